@@ -1,0 +1,110 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The library's exceptions.
+
+Names, keyword arguments and message wording follow Cinder's
+``cinder.exception`` so that a Cinder driver can let them propagate and an
+operator reads the same text either way.  Every exception is built from a
+message template plus keyword arguments: ``exc.kwargs`` is machine-readable
+and the message is always complete, even when a caller passes the wrong
+keywords.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+
+class ManageableDriverException(Exception):
+    """Base class of every exception this library raises.
+
+    Subclasses set ``message`` to a %-template over their keyword arguments.
+    """
+
+    message = "An unknown exception occurred."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            message = self._format(kwargs)
+        self.msg = message
+        super().__init__(message)
+
+    def _format(self, kwargs: dict[str, Any]) -> str:
+        try:
+            return self.message % kwargs
+        except (KeyError, TypeError, ValueError):
+            # A wrong keyword must not hide the error being reported: keep
+            # the template and show every argument that was given.
+            LOG.exception("Could not format %(cls)s message with %(kwargs)r",
+                          {"cls": type(self).__name__, "kwargs": kwargs})
+            details = ", ".join(
+                "%s=%r" % item for item in sorted(kwargs.items()))
+            return "%s (%s)" % (self.message, details)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class InvalidInput(ManageableDriverException):
+    message = "Invalid input received: %(reason)s"
+
+
+class ManageExistingInvalidReference(ManageableDriverException):
+    message = ("Manage existing volume failed due to invalid backend "
+               "reference %(existing_ref)s: %(reason)s")
+
+
+class ManageExistingVolumeTypeMismatch(ManageableDriverException):
+    message = ("Manage existing volume failed due to volume type mismatch: "
+               "%(reason)s")
+
+
+class ManageExistingAlreadyManaged(ManageableDriverException):
+    message = ("Unable to manage existing volume. "
+               "Volume %(volume_ref)s already managed.")
+
+
+class VolumeBackendAPIException(ManageableDriverException):
+    message = ("Bad or unexpected response from the storage volume "
+               "backend API: %(data)s")
+
+
+class CommandFailed(VolumeBackendAPIException):
+    """An external command exited non-zero, timed out or could not start.
+
+    Carries ``cmd`` (the argv as a string), ``exit_code``, ``stdout`` and
+    ``stderr`` as attributes and in ``kwargs``.
+    """
+
+    message = ("Bad or unexpected response from the storage volume "
+               "backend API: command %(cmd)s exited with %(exit_code)s: "
+               "%(stderr)s")
+
+    def __init__(self, cmd: str, exit_code: int | None, stdout: str = "",
+                 stderr: str = "") -> None:
+        self.cmd = cmd
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+        super().__init__(cmd=cmd, exit_code=exit_code, stdout=stdout,
+                         stderr=stderr.strip(), data=stderr.strip())
+
+
+class LockTimeout(VolumeBackendAPIException):
+    message = ("Bad or unexpected response from the storage volume "
+               "backend API: could not lock %(name)s within %(timeout)s s")

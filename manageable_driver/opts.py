@@ -1,0 +1,57 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the library, and their listing for oslo-config-generator.
+
+Nothing is registered at import time: each driver registers the options it
+reads on the configuration object it is given (see
+:func:`manageable_driver.configuration.prepare`).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from oslo_config import cfg
+
+common_opts = [
+    cfg.StrOpt("volume_name_template",
+               default="volume-%s",
+               help="Template string to generate the backend name of a "
+                    "Cinder volume from its id, as in Cinder. Manageable "
+                    "objects whose name matches a managed volume are "
+                    "reported as already managed."),
+    cfg.StrOpt("snapshot_name_template",
+               default="snapshot-%s",
+               help="Template string to generate the backend name of a "
+                    "Cinder snapshot from its id, as in Cinder."),
+    cfg.StrOpt("manageable_lock_path",
+               default="/var/lock/manageable-driver",
+               help="Directory of the per-object external locks that "
+                    "serialise manage and unmanage on this host. Every "
+                    "process that manages objects of the same backend must "
+                    "use the same directory."),
+]
+
+
+def _option_groups() -> list[tuple[str, list[cfg.Opt]]]:
+    return [("backend", common_opts)]
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """Return the library's options for oslo-config-generator.
+
+    The group is a placeholder for a backend section of cinder.conf (e.g.
+    ``[lvm-1]``); copies are returned so the generator cannot change ours.
+    """
+    return [(group, copy.deepcopy(opts))
+            for group, opts in _option_groups()]

@@ -1,0 +1,135 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The one way this library runs external commands.
+
+Every backend keeps its subprocess calls behind one :class:`CommandRunner`.
+The runner takes an ``execute`` callable with the signature of
+``oslo_concurrency.processutils.execute`` (the one Cinder passes its drivers
+as ``execute=``), so tests can inject a replay of recorded output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+import dataclasses
+import os
+import subprocess
+from typing import Any
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from manageable_driver import exception
+
+LOG = logging.getLogger(__name__)
+
+Execute = Callable[..., tuple[str, str]]
+
+DEFAULT_TIMEOUT = 120
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandResult:
+    """What a finished command printed."""
+
+    stdout: str
+    stderr: str
+
+
+def _kill_on_timeout(execute: Execute) -> Execute:
+    """Wrap processutils.execute so a timed-out child is killed, not leaked.
+
+    processutils re-raises ``TimeoutExpired`` without ending the process.
+    """
+
+    def run(*cmd: str, **kwargs: Any) -> tuple[str, str]:
+        children: list[subprocess.Popen[bytes]] = []
+        kwargs["on_execute"] = children.append
+        try:
+            return execute(*cmd, **kwargs)
+        except subprocess.TimeoutExpired:
+            for child in children:
+                child.kill()
+                child.wait()
+            raise
+
+    return run
+
+
+class CommandRunner:
+    """Runs argv lists (never a shell) with ``LC_ALL=C`` and a timeout.
+
+    :param execute: a processutils-compatible callable; the real
+        ``processutils.execute`` when None.
+    :param root_helper: prefix such as ``sudo`` or a rootwrap command line;
+        commands run as root through it when set.
+    :param env: extra environment variables for every command (for example
+        ``LVM_SYSTEM_DIR``).
+    :param timeout: seconds before a command is killed.
+    """
+
+    def __init__(self, execute: Execute | None = None,
+                 root_helper: str | None = None,
+                 env: Mapping[str, str] | None = None,
+                 timeout: int = DEFAULT_TIMEOUT) -> None:
+        self._execute = (execute if execute is not None
+                         else _kill_on_timeout(processutils.execute))
+        self.root_helper = root_helper or None
+        self.extra_env = dict(env or {})
+        self.timeout = timeout
+
+    def _environment(self) -> dict[str, str]:
+        # processutils hands env_variables to Popen as the whole
+        # environment, so start from ours.
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        env["LC_ALL"] = "C"
+        return env
+
+    def run(self, *cmd: str, check_exit_code: bool = True,
+            process_input: str | None = None) -> CommandResult:
+        """Run ``cmd`` and return its output.
+
+        :param cmd: the argv, program first.
+        :param check_exit_code: raise on a non-zero exit when True.
+        :param process_input: text written to the command's stdin.
+        :raises CommandFailed: the command exited non-zero (when checked),
+            timed out, or could not be started.
+        """
+        argv = [str(arg) for arg in cmd]
+        kwargs: dict[str, Any] = {
+            "env_variables": self._environment(),
+            "check_exit_code": check_exit_code,
+            "timeout": self.timeout,
+        }
+        if process_input is not None:
+            kwargs["process_input"] = process_input
+        if self.root_helper:
+            kwargs["run_as_root"] = True
+            kwargs["root_helper"] = self.root_helper
+        try:
+            stdout, stderr = self._execute(*argv, **kwargs)
+        except processutils.ProcessExecutionError as exc:
+            raise exception.CommandFailed(
+                cmd=" ".join(argv), exit_code=exc.exit_code,
+                stdout=exc.stdout or "", stderr=exc.stderr or "")
+        except subprocess.TimeoutExpired:
+            raise exception.CommandFailed(
+                cmd=" ".join(argv), exit_code=None,
+                stderr="timed out after %s s" % self.timeout)
+        except OSError as exc:
+            raise exception.CommandFailed(
+                cmd=" ".join(argv), exit_code=None,
+                stderr="could not run: %s" % exc)
+        return CommandResult(stdout=stdout or "", stderr=stderr or "")
