@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import contextlib
 import hashlib
 import os
+from typing import Any
 
 from oslo_concurrency import lockutils
 
@@ -54,3 +55,12 @@ class LockProvider:
         with lockutils.lock(lock_name(backend, obj), external=True,
                             lock_path=self.lock_path):
             yield
+
+
+def get_provider(configuration: Any) -> LockProvider:
+    """Return the lock provider the driver's configuration asks for.
+
+    :param configuration: a prepared driver configuration carrying
+        ``manageable_lock_path``.
+    """
+    return LockProvider(configuration.manageable_lock_path)

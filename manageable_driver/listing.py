@@ -1,0 +1,222 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The listing base every backend plugs into.
+
+A backend says what objects it has, as :mod:`manageable_driver.records`;
+:class:`ManageableListingMixin` implements Cinder's
+``get_manageable_volumes`` and ``get_manageable_snapshots`` from them once:
+it matches Cinder's managed objects by name in O(1) a record, decides
+whether each object is safe to manage and why not, rounds sizes up to GiB
+and pages the result with :func:`manageable_driver.pagination.paginate`.
+
+The same verdict guards manage: :meth:`ManageableListingMixin.ensure_safe`
+refuses exactly what the listing marks not safe.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from collections.abc import Mapping
+import dataclasses
+import re
+from typing import Any
+
+from manageable_driver import exception
+from manageable_driver import pagination
+from manageable_driver import records
+from manageable_driver import sizes
+
+ALREADY_MANAGED = "already managed"
+
+_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z",
+    re.IGNORECASE)
+
+
+def field(obj: Any, key: str) -> Any:
+    """Read ``key`` from a Cinder object or a dict; None when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def id_from_name(template: str, name: str) -> str | None:
+    """Return the Cinder id ``name`` was made from with ``template``.
+
+    Only a UUID counts, as Cinder's own name parsing does; None otherwise.
+
+    :param template: a name template such as ``volume-%s``.
+    :param name: a backend object name.
+    """
+    prefix, sep, suffix = template.partition("%s")
+    if not sep or "%s" in suffix:
+        return None
+    if not (name.startswith(prefix) and name.endswith(suffix)):
+        return None
+    candidate = name[len(prefix):len(name) - len(suffix)]
+    return candidate if _UUID.match(candidate) else None
+
+
+def managed_names(cinder_objects: Iterable[Any] | None,
+                  template: str) -> dict[str, str]:
+    """Map each backend name Cinder uses for ``cinder_objects`` to its id.
+
+    Both the object's ``name`` (which follows ``name_id`` after a
+    migration) and the template applied to its ``id`` are mapped.
+    """
+    managed: dict[str, str] = {}
+    for obj in cinder_objects or ():
+        obj_id = field(obj, "id")
+        if obj_id is None:
+            continue
+        obj_id = str(obj_id)
+        managed[template % obj_id] = obj_id
+        name = field(obj, "name")
+        if name:
+            managed[str(name)] = obj_id
+    return managed
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """Whether a record is safe to manage, and if not, why."""
+
+    safe: bool
+    reason: str | None = None
+    cinder_id: str | None = None
+
+    @property
+    def already_managed(self) -> bool:
+        return self.cinder_id is not None
+
+
+def assess(record: records.VolumeRecord, managed: Mapping[str, str],
+           template: str) -> Verdict:
+    """Decide whether ``record`` is safe to manage.
+
+    Precedence: already managed (Cinder lists it, or the backend records
+    it), then a name Cinder's template gives to some other Cinder object,
+    then the backend's own reason, then an unreadable size, then in use.
+
+    :param record: what the backend says of the object.
+    :param managed: backend name to Cinder id, from :func:`managed_names`.
+    :param template: the name template of this kind of object.
+    """
+    cinder_id = managed.get(record.name) or record.cinder_id
+    if cinder_id:
+        return Verdict(False, ALREADY_MANAGED, cinder_id)
+    owner = id_from_name(template, record.name)
+    if owner is not None:
+        # Cinder passes only this host's objects; in a cluster the owner may
+        # be managed by another host, so a Cinder-made name is never free.
+        return Verdict(False, "name follows the Cinder name template of "
+                              "%s, which is not in the managed list; "
+                              "rename it to manage it" % owner)
+    if record.unsafe_reason:
+        return Verdict(False, record.unsafe_reason)
+    if record.size_bytes is None:
+        return Verdict(False, "size unreadable: %s"
+                       % (record.size_error or "unknown"))
+    if record.in_use:
+        return Verdict(False, record.in_use_reason or "in use")
+    return Verdict(True)
+
+
+def build_entry(record: records.VolumeRecord,
+                verdict: Verdict) -> dict[str, Any]:
+    """Return Cinder's manageable-list entry for ``record``."""
+    entry: dict[str, Any] = {
+        "reference": dict(record.reference),
+        "size": (None if record.size_bytes is None
+                 else sizes.bytes_to_gib_ceil(record.size_bytes)),
+        "safe_to_manage": verdict.safe,
+        "reason_not_safe": verdict.reason,
+        "cinder_id": verdict.cinder_id,
+        "extra_info": (dict(record.extra_info)
+                       if record.extra_info is not None else None),
+    }
+    if isinstance(record, records.SnapshotRecord):
+        entry["source_reference"] = dict(record.source_reference)
+    return entry
+
+
+class ManageableListingMixin(abc.ABC):
+    """Cinder's two listing methods, for any backend that yields records.
+
+    Subclasses implement :meth:`list_volume_records` (and
+    :meth:`list_snapshot_records` when they have snapshots) and provide
+    ``self.configuration`` with ``volume_name_template`` and
+    ``snapshot_name_template`` (see :mod:`manageable_driver.opts`).
+    """
+
+    configuration: Any
+
+    @abc.abstractmethod
+    def list_volume_records(self) -> Iterable[records.VolumeRecord]:
+        """Yield one record per object that could be a Cinder volume."""
+
+    def list_snapshot_records(self) -> Iterable[records.SnapshotRecord]:
+        """Yield one record per object that could be a Cinder snapshot."""
+        return ()
+
+    def _template(self, kind: str) -> str:
+        return str(getattr(self.configuration, "%s_name_template" % kind))
+
+    def _entries(self, recs: Iterable[records.VolumeRecord],
+                 cinder_objects: Any, kind: str) -> list[dict[str, Any]]:
+        template = self._template(kind)
+        managed = managed_names(cinder_objects, template)
+        return [build_entry(rec, assess(rec, managed, template))
+                for rec in recs]
+
+    def get_manageable_volumes(self, cinder_volumes: Any, marker: Any,
+                               limit: Any, offset: Any, sort_keys: Any,
+                               sort_dirs: Any) -> list[dict[str, Any]]:
+        """One page of the backend's volumes; see the interface."""
+        entries = self._entries(self.list_volume_records(), cinder_volumes,
+                                "volume")
+        return pagination.paginate(entries, marker, limit, offset,
+                                   sort_keys, sort_dirs)
+
+    def get_manageable_snapshots(self, cinder_snapshots: Any, marker: Any,
+                                 limit: Any, offset: Any, sort_keys: Any,
+                                 sort_dirs: Any) -> list[dict[str, Any]]:
+        """One page of the backend's snapshots; see the interface."""
+        entries = self._entries(self.list_snapshot_records(),
+                                cinder_snapshots, "snapshot")
+        return pagination.paginate(entries, marker, limit, offset,
+                                   sort_keys, sort_dirs)
+
+    def ensure_safe(self, record: records.VolumeRecord, existing_ref: Any,
+                    kind: str = "volume") -> None:
+        """Refuse to manage what the listing would mark not safe.
+
+        Manage does not get Cinder's managed list, so "already managed" is
+        known from the backend's own record (a tag, an index) and from the
+        name templates.
+
+        :param record: the backend's record of the object about to change.
+        :param existing_ref: the caller's reference, for the message.
+        :param kind: ``volume`` or ``snapshot``.
+        :raises ManageExistingAlreadyManaged: Cinder already manages it.
+        :raises ManageExistingInvalidReference: it is not safe to manage.
+        """
+        verdict = assess(record, {}, self._template(kind))
+        if verdict.already_managed:
+            raise exception.ManageExistingAlreadyManaged(
+                volume_ref=existing_ref)
+        if not verdict.safe:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="not safe to manage: %s" % verdict.reason)
