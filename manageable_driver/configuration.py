@@ -12,7 +12,8 @@
 
 """The configuration object a driver reads its options from.
 
-Cinder hands each backend driver a ``cinder.volume.configuration.Configuration``
+Cinder hands each backend driver a
+``cinder.volume.configuration.Configuration``
 and the driver registers its own options on it with ``append_config_values``.
 Our drivers do the same.  Outside Cinder, :class:`Configuration` gives the
 same two calls over any ``oslo_config.cfg.ConfigOpts`` and group, so options

@@ -36,19 +36,13 @@ from manageable_driver import exception
 from manageable_driver import pagination
 from manageable_driver import records
 from manageable_driver import sizes
+from manageable_driver.references import field
 
 ALREADY_MANAGED = "already managed"
 
 _UUID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z",
     re.IGNORECASE)
-
-
-def field(obj: Any, key: str) -> Any:
-    """Read ``key`` from a Cinder object or a dict; None when absent."""
-    if isinstance(obj, Mapping):
-        return obj.get(key)
-    return getattr(obj, key, None)
 
 
 def id_from_name(template: str, name: str) -> str | None:

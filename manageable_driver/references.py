@@ -22,10 +22,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from manageable_driver import exception
-from manageable_driver.listing import field
 
 SOURCE_NAME = "source-name"
 SOURCE_ID = "source-id"
+
+
+def field(obj: Any, key: str) -> Any:
+    """Read ``key`` from a Cinder object or a dict; None when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
 
 
 def parse_reference(existing_ref: Any,

@@ -20,11 +20,14 @@ every missing method and every signature that differs from Cinder's.
 from manageable_driver.interface.conformance import check_conformance
 from manageable_driver.interface.conformance import conforms
 from manageable_driver.interface.snapshot_management import (
-    VolumeSnapshotManagementDriver)
+    VolumeSnapshotManagementDriver,
+)
 from manageable_driver.interface.volume_list_manageable import (
-    VolumeListManageableDriver)
+    VolumeListManageableDriver,
+)
 from manageable_driver.interface.volume_management import (
-    VolumeManagementDriver)
+    VolumeManagementDriver,
+)
 
 ALL_INTERFACES = (VolumeManagementDriver, VolumeListManageableDriver,
                   VolumeSnapshotManagementDriver)

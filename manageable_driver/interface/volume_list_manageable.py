@@ -18,7 +18,8 @@ import abc
 from typing import Any
 
 from manageable_driver.interface.volume_management import (
-    VolumeManagementDriver)
+    VolumeManagementDriver,
+)
 
 
 class VolumeListManageableDriver(VolumeManagementDriver):

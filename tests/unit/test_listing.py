@@ -1,0 +1,249 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The listing base, through a complete in-memory backend.
+
+InMemoryBackend is the whole of what a vendor writes to get Cinder's two
+listing methods: say what objects exist.
+"""
+
+import types
+
+from oslo_utils import units
+
+from manageable_driver import configuration
+from manageable_driver import exception
+from manageable_driver import listing
+from manageable_driver import opts
+from manageable_driver import records
+from manageable_driver import references
+from tests import base
+
+VOL_ID = "0a3c7e2e-7f45-4b43-8c52-5f1b1a0b6a11"
+SNAP_ID = "9c1d1e9e-1111-4c2c-9d3d-000000000001"
+
+
+class InMemoryBackend(listing.ManageableListingMixin):
+    def __init__(self, volumes=(), snapshots=(), conf=None):
+        self.configuration = configuration.prepare(conf, opts.common_opts)
+        self.volumes = list(volumes)
+        self.snapshots = list(snapshots)
+
+    def list_volume_records(self):
+        return iter(self.volumes)
+
+    def list_snapshot_records(self):
+        return iter(self.snapshots)
+
+
+def vol(name, size=units.Gi, **kwargs):
+    return records.VolumeRecord(name=name, reference={"source-name": name},
+                                size_bytes=size, **kwargs)
+
+
+def page(backend, cinder_volumes=None, **kwargs):
+    args = {"marker": None, "limit": None, "offset": None,
+            "sort_keys": ["reference"], "sort_dirs": ["asc"]}
+    args.update(kwargs)
+    return backend.get_manageable_volumes(
+        cinder_volumes, args["marker"], args["limit"], args["offset"],
+        args["sort_keys"], args["sort_dirs"])
+
+
+class EntryTest(base.TestCase):
+
+    def test_exact_cinder_keys_and_rounding(self):
+        backend = InMemoryBackend([
+            vol("a", 1028 * units.Mi, extra_info={"uuid": "u1"}),
+            vol("b", 0)])
+        self.assertEqual([
+            {"reference": {"source-name": "a"}, "size": 2,
+             "safe_to_manage": True, "reason_not_safe": None,
+             "cinder_id": None, "extra_info": {"uuid": "u1"}},
+            {"reference": {"source-name": "b"}, "size": 0,
+             "safe_to_manage": True, "reason_not_safe": None,
+             "cinder_id": None, "extra_info": None},
+        ], page(backend))
+
+    def test_unreadable_size(self):
+        backend = InMemoryBackend([vol("a", None, size_error="EIO")])
+        entry, = page(backend)
+        self.assertIsNone(entry["size"])
+        self.assertFalse(entry["safe_to_manage"])
+        self.assertEqual("size unreadable: EIO", entry["reason_not_safe"])
+
+    def test_entries_do_not_share_the_records_dicts(self):
+        rec = vol("a", extra_info={"k": "v"})
+        entry, = page(InMemoryBackend([rec]))
+        entry["reference"]["source-name"] = "changed"
+        entry["extra_info"]["k"] = "changed"
+        self.assertEqual({"source-name": "a"}, rec.reference)
+        self.assertEqual({"k": "v"}, rec.extra_info)
+
+    def test_snapshot_entries_carry_source_reference(self):
+        snap = records.SnapshotRecord(
+            name="snap1", reference={"source-name": "snap1"},
+            size_bytes=units.Gi + 1,
+            source_reference={"source-name": "vol1"})
+        backend = InMemoryBackend(snapshots=[snap])
+        entries = backend.get_manageable_snapshots(
+            [], None, None, None, ["reference"], ["asc"])
+        self.assertEqual([{
+            "reference": {"source-name": "snap1"}, "size": 2,
+            "safe_to_manage": True, "reason_not_safe": None,
+            "cinder_id": None, "extra_info": None,
+            "source_reference": {"source-name": "vol1"}}], entries)
+
+    def test_backend_without_snapshots_lists_none(self):
+        class VolumesOnly(listing.ManageableListingMixin):
+            configuration = configuration.prepare(None, opts.common_opts)
+
+            def list_volume_records(self):
+                return []
+
+        self.assertEqual([], VolumesOnly().get_manageable_snapshots(
+            None, None, None, None, None, None))
+
+    def test_listing_is_paginated(self):
+        backend = InMemoryBackend([vol("lv%d" % i, i * units.Gi)
+                                   for i in range(10)])
+        entries = page(backend, marker={"source-name": "lv3"}, limit=2,
+                       offset=1, sort_keys=["size"], sort_dirs=["desc"])
+        self.assertEqual([{"source-name": "lv1"}, {"source-name": "lv0"}],
+                         [e["reference"] for e in entries])
+
+
+class VerdictTest(base.TestCase):
+
+    def test_managed_by_template_of_id(self):
+        backend = InMemoryBackend([vol("volume-" + VOL_ID), vol("free")])
+        entries = page(backend, [{"id": VOL_ID}])
+        self.assertEqual(
+            [(False, "already managed", VOL_ID), (True, None, None)],
+            [(e["safe_to_manage"], e["reason_not_safe"], e["cinder_id"])
+             for e in entries])
+
+    def test_managed_by_object_name_after_migration(self):
+        # A migrated volume keeps its id but its backend name follows
+        # name_id; Cinder objects expose that as .name.
+        other = "11111111-2222-3333-4444-555555555555"
+        cinder_volume = types.SimpleNamespace(id=VOL_ID,
+                                              name="volume-" + other)
+        entry, = page(InMemoryBackend([vol("volume-" + other)]),
+                      [cinder_volume])
+        self.assertEqual(VOL_ID, entry["cinder_id"])
+        self.assertEqual("already managed", entry["reason_not_safe"])
+
+    def test_custom_template(self):
+        conf = configuration.Configuration()
+        conf.append_config_values(opts.common_opts)
+        conf._conf.set_override("volume_name_template", "v_%s.img")
+        backend = InMemoryBackend([vol("v_%s.img" % VOL_ID)], conf=conf)
+        entry, = page(backend, [{"id": VOL_ID}])
+        self.assertEqual(VOL_ID, entry["cinder_id"])
+
+    def test_backend_record_of_management(self):
+        entry, = page(InMemoryBackend([vol("lv", cinder_id=VOL_ID)]))
+        self.assertEqual((False, "already managed", VOL_ID),
+                         (entry["safe_to_manage"], entry["reason_not_safe"],
+                          entry["cinder_id"]))
+
+    def test_cinder_name_not_in_managed_list_is_not_free(self):
+        entry, = page(InMemoryBackend([vol("volume-" + VOL_ID)]), [])
+        self.assertFalse(entry["safe_to_manage"])
+        self.assertIsNone(entry["cinder_id"])
+        self.assertIn(VOL_ID, entry["reason_not_safe"])
+
+    def test_template_name_without_uuid_is_free(self):
+        entry, = page(InMemoryBackend([vol("volume-data")]), [])
+        self.assertTrue(entry["safe_to_manage"])
+
+    def test_precedence_of_reasons(self):
+        cases = [
+            (dict(cinder_id=VOL_ID, unsafe_reason="snapshot", in_use=True),
+             "already managed"),
+            (dict(unsafe_reason="snapshot", in_use=True,
+                  size_error="x"), "snapshot"),
+            (dict(in_use=True, in_use_reason="open"), "open"),
+            (dict(in_use=True), "in use"),
+        ]
+        for kwargs, reason in cases:
+            with self.subTest(reason=reason):
+                entry, = page(InMemoryBackend([vol("a", **kwargs)]))
+                self.assertFalse(entry["safe_to_manage"])
+                self.assertEqual(reason, entry["reason_not_safe"])
+
+    def test_size_error_before_in_use(self):
+        entry, = page(InMemoryBackend(
+            [vol("a", None, size_error="EIO", in_use=True)]))
+        self.assertEqual("size unreadable: EIO", entry["reason_not_safe"])
+
+    def test_objects_without_id_are_ignored(self):
+        entry, = page(InMemoryBackend([vol("a")]), [{"name": "a"}, {}])
+        self.assertTrue(entry["safe_to_manage"])
+
+
+class EnsureSafeTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.backend = InMemoryBackend()
+
+    def test_safe_record_passes(self):
+        self.assertIsNone(self.backend.ensure_safe(vol("a"),
+                                                   {"source-name": "a"}))
+
+    def test_already_managed(self):
+        exc = self.assertRaises(
+            exception.ManageExistingAlreadyManaged, self.backend.ensure_safe,
+            vol("a", cinder_id=VOL_ID), {"source-name": "a"})
+        self.assertIn("already managed", str(exc))
+
+    def test_template_named_object_is_refused(self):
+        exc = self.assertRaises(
+            exception.ManageExistingInvalidReference,
+            self.backend.ensure_safe, vol("snapshot-" + SNAP_ID),
+            {"source-name": "snapshot-" + SNAP_ID}, "snapshot")
+        self.assertIn("not safe to manage", str(exc))
+        self.assertIn(SNAP_ID, str(exc))
+
+    def test_unsafe_reason_is_in_the_message(self):
+        exc = self.assertRaises(
+            exception.ManageExistingInvalidReference,
+            self.backend.ensure_safe, vol("a", in_use=True,
+                                          in_use_reason="open by pid 7"),
+            {"source-name": "a"})
+        self.assertEqual({"source-name": "a"}, exc.kwargs["existing_ref"])
+        self.assertIn("not safe to manage: open by pid 7", str(exc))
+
+
+class HelpersTest(base.TestCase):
+
+    def test_id_from_name(self):
+        cases = [("volume-%s", "volume-" + VOL_ID, VOL_ID),
+                 ("volume-%s", "volume-" + VOL_ID.upper(), VOL_ID.upper()),
+                 ("volume-%s", "volume-x", None),
+                 ("volume-%s", "xvolume-" + VOL_ID, None),
+                 ("%s.img", VOL_ID + ".img", VOL_ID),
+                 ("%s.img", VOL_ID + ".img.bak", None),
+                 ("fixed", "fixed", None),
+                 ("%s-%s", VOL_ID + "-" + VOL_ID, None)]
+        for template, name, expected in cases:
+            with self.subTest(template=template, name=name):
+                self.assertEqual(expected,
+                                 listing.id_from_name(template, name))
+
+    def test_field_reads_dicts_and_objects(self):
+        self.assertEqual(1, references.field({"id": 1}, "id"))
+        self.assertEqual(
+            1, references.field(types.SimpleNamespace(id=1), "id"))
+        self.assertIsNone(references.field(object(), "id"))
