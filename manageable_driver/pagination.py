@@ -1,0 +1,392 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Sorting and paging of manageable-object listings.
+
+:func:`paginate` returns the same page as Cinder's
+``cinder.volume.volume_utils.paginate_entries_list`` for every input Cinder
+handles, and a clear :class:`~manageable_driver.exception.InvalidInput`
+where Cinder crashes or silently does something else.
+
+Cinder sorts the whole list with a Python comparator and then slices it.
+Here each sort key becomes a column of plain values that compare in C
+(numbers negated for a reversed direction), one linear pass finds the
+marker, and a bounded heap picks only the ``offset + limit`` entries the
+page needs.  Values whose order C comparisons cannot reproduce (mixed
+types, NaN, objects with a partial order) take a comparator path that
+gives Cinder's answer where Cinder has one and never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+import decimal
+import functools
+import heapq
+import json
+import numbers
+from typing import Any
+
+from manageable_driver import exception
+
+ASC = "asc"
+DESC = "desc"
+DIRECTIONS = (ASC, DESC)
+# The seed interface documents ``identifier``; Cinder's REST API sends
+# ``reference``.  Both name the same field of an entry.
+KEY_ALIASES = {"identifier": "reference"}
+MARKER_KEY = "reference"
+
+
+class _Missing:
+    """A value that is not there: ``None``, or an empty reference dict.
+
+    It sorts after every value in ``asc`` and before every value in
+    ``desc``, and equals only itself.
+    """
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def _invalid(reason: str) -> exception.InvalidInput:
+    return exception.InvalidInput(reason=reason)
+
+
+def _type_rank(value: Any) -> tuple[int, str]:
+    # Real numbers (and Decimal, which compares with them) form one group
+    # so that 1 < 2.5 keeps Python's meaning; every other type is a group
+    # of its own, ordered by name.
+    if isinstance(value, (numbers.Real, decimal.Decimal)):
+        return (0, "")
+    kind = type(value)
+    return (1, "%s.%s" % (kind.__module__, kind.__qualname__))
+
+
+def _safe_less(left: Any, right: Any) -> bool:
+    """``left < right`` where Python can tell, a fixed total order if not."""
+    try:
+        return bool(left < right)
+    except TypeError:
+        pass
+    left_rank, right_rank = _type_rank(left), _type_rank(right)
+    if left_rank != right_rank:
+        return left_rank < right_rank
+    return repr(left) < repr(right)
+
+
+def _safe_cmp(left: Any, right: Any) -> int:
+    if left is right:
+        return 0
+    try:
+        if left == right:
+            return 0
+    except TypeError:
+        pass
+    if _safe_less(left, right):
+        return -1
+    return 1 if _safe_less(right, left) else 0
+
+
+def _reduce(value: Any) -> Any:
+    """A dict compares by its smallest value, as in Cinder.
+
+    Cinder takes ``sorted(values)[0]``; that same expression is used so
+    that even a partial order (NaN, sets) gives Cinder's pick.  Where
+    Cinder would raise (mixed types, empty dict) a defined value is used.
+    """
+    if not isinstance(value, dict):
+        return MISSING if value is None else value
+    if len(value) == 1:
+        for only in value.values():
+            return MISSING if only is None else only
+    if not value:
+        return MISSING
+    try:
+        smallest = sorted(value.values())[0]
+    except TypeError:
+        smallest = min(value.values(), key=functools.cmp_to_key(_safe_cmp))
+    return MISSING if smallest is None else smallest
+
+
+def _check_sort(sort_keys: Any,
+                sort_dirs: Any) -> list[tuple[str, bool]]:
+    """Return ``(key, descending)`` pairs, or raise InvalidInput."""
+    if sort_keys is None:
+        sort_keys = []
+    if sort_dirs is None:
+        sort_dirs = []
+    for name, value in (("sort_keys", sort_keys), ("sort_dirs", sort_dirs)):
+        if isinstance(value, (str, bytes)) or not isinstance(
+                value, Sequence):
+            raise _invalid("%s must be a list of strings, not %r"
+                           % (name, value))
+        for item in value:
+            if not isinstance(item, str):
+                raise _invalid("%s must be a list of strings, got %r in it"
+                               % (name, item))
+    if len(sort_dirs) > len(sort_keys):
+        raise _invalid("%d sort directions %s given for %d sort keys %s"
+                       % (len(sort_dirs), list(sort_dirs), len(sort_keys),
+                          list(sort_keys)))
+    pairs = []
+    for index, raw_key in enumerate(sort_keys):
+        # Cinder strips the keys (not the directions).
+        key = raw_key.strip()
+        direction = sort_dirs[index] if index < len(sort_dirs) else ASC
+        if direction not in DIRECTIONS:
+            raise _invalid("invalid sort direction %r for sort key %r: "
+                           "use 'asc' or 'desc'" % (direction, key))
+        pairs.append((key, direction == DESC))
+    return pairs
+
+
+def _check_count(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid("%s must be a non-negative integer or None, not %r"
+                       % (name, value))
+    if value < 0:
+        raise _invalid("%s must not be negative, got %d" % (name, value))
+    return value
+
+
+def _check_marker(marker: Any) -> tuple[bool, Any]:
+    """Return (whether a marker was given, the reference it names)."""
+    if marker is None:
+        return False, None
+    if isinstance(marker, str):
+        if not marker:
+            return False, None
+        try:
+            return True, json.loads(marker)
+        except ValueError as exc:
+            raise _invalid("marker %r is not valid JSON: %s" % (marker, exc))
+    if isinstance(marker, dict):
+        # An empty dict is no marker, as in Cinder.
+        return bool(marker), marker
+    raise _invalid("marker must be a reference dict or its JSON text, "
+                   "not %s %r" % (type(marker).__name__, marker))
+
+
+def _column(entries: Sequence[dict[str, Any]], key: str) -> list[Any]:
+    """The reduced value of ``key`` for every entry."""
+    field = key
+    try:
+        values = [entry[field] for entry in entries]
+    except KeyError:
+        values = None
+    if values is None and key in KEY_ALIASES:
+        field = KEY_ALIASES[key]
+        try:
+            values = [entry[field] for entry in entries]
+        except KeyError:
+            values = None
+    if values is None:
+        position = next(i for i, entry in enumerate(entries)
+                        if field not in entry)
+        raise _invalid("unknown sort key %r: entry %d has no such field"
+                       % (key, position))
+    return [_reduce(value) for value in values]
+
+
+_NUMBERS = frozenset((int, float, bool))
+
+
+def _kind(column: list[Any]) -> str:
+    """``number``, ``str`` or ``other`` (needs the comparator path)."""
+    types = set(map(type, column))
+    types.discard(_Missing)
+    if types <= _NUMBERS:
+        if float in types and any(value != value for value in column
+                                  if type(value) is float):
+            return "other"  # NaN: Cinder's answer depends on its sort
+        return "number"
+    if types <= {str}:
+        return "str"
+    return "other"
+
+
+def _number_parts(column: list[Any], negate: bool) -> list[list[Any]]:
+    has_missing = any(value is MISSING for value in column)
+    if not has_missing:
+        return [[-value for value in column] if negate else column]
+    sign = -1 if negate else 1
+    flags = [sign if value is MISSING else 0 for value in column]
+    values = [0 if value is MISSING else sign * value for value in column]
+    return [flags, values]
+
+
+def _str_parts(column: list[Any], negate: bool) -> list[list[Any]]:
+    if negate:
+        # A string cannot be negated: use its rank among the distinct
+        # values, MISSING ranking last.
+        distinct = sorted({value for value in column if value is not MISSING})
+        rank = {value: i for i, value in enumerate(distinct)}
+        rank[MISSING] = len(distinct)
+        return [[-rank[value] for value in column]]
+    if not any(value is MISSING for value in column):
+        return [column]
+    flags = [1 if value is MISSING else 0 for value in column]
+    values = ["" if value is MISSING else value for value in column]
+    return [flags, values]
+
+
+def _fast_order(columns: list[tuple[list[Any], str, bool]], count: int
+                ) -> tuple[list[tuple[Any, ...]], bool]:
+    """Decorated keys whose tuple order is the sort order.
+
+    Returns the keys and whether the page is the *largest* keys (the base
+    direction is descending, so that string columns need no ranking in
+    the common case).  The last item of each key encodes the input index
+    so that ties keep the input order.
+    """
+    descending = next((desc for _col, kind, desc in columns
+                       if kind == "str"), False)
+    parts: list[list[Any]] = []
+    for column, kind, desc in columns:
+        negate = desc != descending
+        if kind == "number":
+            parts.extend(_number_parts(column, negate))
+        else:
+            parts.extend(_str_parts(column, negate))
+    indexes = range(0, -count, -1) if descending else range(count)
+    return list(zip(*parts, indexes, strict=True)), descending
+
+
+def _cinder_cmp(columns: list[tuple[list[Any], str, bool]]
+                ) -> Callable[[int, int], int]:
+    """Cinder's comparator over entry indexes, made total."""
+    def compare(left: int, right: int) -> int:
+        for column, _kind, desc in columns:
+            lval, rval = column[left], column[right]
+            if lval is MISSING or rval is MISSING:
+                if lval is rval:
+                    continue
+                # MISSING is the largest value.
+                return (-1 if desc else 1) * (1 if lval is MISSING else -1)
+            try:
+                if lval == rval:
+                    continue
+            except TypeError:
+                pass
+            try:
+                before = bool(lval > rval) if desc else bool(lval < rval)
+            except TypeError:
+                if _safe_cmp(lval, rval) == 0:
+                    continue
+                before = (_safe_less(rval, lval) if desc
+                          else _safe_less(lval, rval))
+            return -1 if before else 1
+        return 0
+    return compare
+
+
+def paginate(entries: Sequence[dict[str, Any]], marker: Any, limit: Any,
+             offset: Any, sort_keys: Any,
+             sort_dirs: Any) -> list[dict[str, Any]]:
+    """Sort ``entries`` and return one page of them.
+
+    The result equals Cinder's ``paginate_entries_list`` for every input
+    Cinder accepts without crashing: entries are ordered by each sort key
+    in turn (a dict value counts as its smallest value), ties keep their
+    input order, the page starts after the first entry (in that order)
+    whose ``reference`` equals the marker, skips ``offset`` more and holds
+    at most ``limit`` entries.  Where this differs from Cinder, see the
+    README ("Pagination").
+
+    :param entries: the entries (dicts) to page; not modified.
+    :param marker: the ``reference`` dict of the last entry of the
+        previous page, or its JSON text; None, ``{}`` or ``""`` for none.
+    :param limit: the most entries to return, an int >= 0; None for all.
+    :param offset: how many entries to skip after the marker (or from the
+        start), an int >= 0; None for 0.
+    :param sort_keys: the fields to sort by (``identifier`` is an alias of
+        ``reference``); None or empty keeps the input order.
+    :param sort_dirs: ``asc`` or ``desc`` for each sort key; keys without
+        a direction sort ``asc``.
+    :returns: a new list holding the same dict objects.
+    :raises InvalidInput: a sort key some entry lacks, a direction other
+        than ``asc``/``desc``, more directions than keys, a limit or
+        offset that is not a non-negative int, a marker that is not valid
+        JSON, not a dict or str, or not the reference of any entry.
+    """
+    pairs = _check_sort(sort_keys, sort_dirs)
+    page_size = _check_count("limit", limit)
+    skip = _check_count("offset", offset) or 0
+    has_marker, reference = _check_marker(marker)
+
+    columns = []
+    for key, desc in pairs:
+        column = _column(entries, key)
+        columns.append((column, _kind(column), desc))
+
+    count = len(entries)
+    if any(kind == "other" for _col, kind, _desc in columns):
+        return _paginate_by_comparator(entries, columns, has_marker,
+                                       reference, page_size, skip)
+
+    keys, descending = _fast_order(columns, count)
+    candidates: Any = keys
+    if has_marker:
+        matches = [keys[i] for i, entry in enumerate(entries)
+                   if entry.get(MARKER_KEY, MISSING) == reference]
+        if not matches:
+            raise _invalid("marker not found: %s" % (reference,))
+        if descending:
+            # The page is the largest keys: after the marker means smaller.
+            candidates = filter(max(matches).__gt__, keys)
+        else:
+            candidates = filter(min(matches).__lt__, keys)
+    select = heapq.nlargest if descending else heapq.nsmallest
+    if page_size is None:
+        page = sorted(candidates, reverse=descending)[skip:]
+    else:
+        page = select(skip + page_size, candidates)[skip:]
+    sign = -1 if descending else 1
+    return [entries[sign * key[-1]] for key in page]
+
+
+def _paginate_by_comparator(entries: Sequence[dict[str, Any]],
+                            columns: list[tuple[list[Any], str, bool]],
+                            has_marker: bool, reference: Any,
+                            page_size: int | None,
+                            skip: int) -> list[dict[str, Any]]:
+    """Cinder's own algorithm, for values only a comparator can order.
+
+    Sorting indexes with the same comparator results as Cinder's gives
+    exactly Cinder's order, even for a partial order such as NaN.
+    """
+    order = sorted(range(len(entries)),
+                   key=functools.cmp_to_key(_cinder_cmp(columns)))
+    start = 0
+    if has_marker:
+        position = next((n for n, i in enumerate(order)
+                         if entries[i].get(MARKER_KEY) == reference), None)
+        if position is None:
+            raise _invalid("marker not found: %s" % (reference,))
+        start = position + 1
+    start += skip
+    stop = None if page_size is None else start + page_size
+    return [entries[i] for i in order[start:stop]]
