@@ -1,0 +1,103 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The file driver's only external commands: qemu-img, through one
+:class:`manageable_driver.runner.CommandRunner`.
+
+Listing never calls these; a manage call runs ``qemu-img info`` once to
+confirm what the native header parser read, and a snapshot manage runs
+``qemu-img rebase -u`` once to point the volume at the renamed snapshot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from manageable_driver import exception
+from manageable_driver import runner
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageInfo:
+    """The fields of ``qemu-img info --output=json`` the driver compares."""
+
+    format: str
+    virtual_size: int
+    backing_file: str | None
+    data_file: str | None
+    encrypted: bool
+
+
+def parse_info(text: str) -> ImageInfo:
+    """Read ``qemu-img info --output=json`` output.
+
+    :param text: the command's stdout.
+    :raises VolumeBackendAPIException: it is not the JSON qemu-img prints.
+    """
+    try:
+        info: Any = json.loads(text)
+        specific = info.get("format-specific") or {}
+        data = specific.get("data") or {}
+        return ImageInfo(format=str(info["format"]),
+                         virtual_size=int(info["virtual-size"]),
+                         backing_file=info.get("backing-filename"),
+                         data_file=data.get("data-file"),
+                         encrypted=bool(info.get("encrypted", False)))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise exception.VolumeBackendAPIException(
+            data="unexpected qemu-img info output (%s): %.200r"
+                 % (exc, text))
+
+
+class QemuImg:
+    """qemu-img calls of one file backend.
+
+    :param execute: processutils-compatible callable (tests inject one).
+    :param root_helper: prefix to run the commands as root.
+    :param qemu_img: the qemu-img command.
+    :param timeout: seconds before a call is killed.
+    """
+
+    def __init__(self, execute: runner.Execute | None = None,
+                 root_helper: str | None = None,
+                 qemu_img: str = "qemu-img",
+                 timeout: int = runner.DEFAULT_TIMEOUT) -> None:
+        self.qemu_img = qemu_img
+        self.runner = runner.CommandRunner(execute=execute,
+                                           root_helper=root_helper,
+                                           timeout=timeout)
+
+    def info(self, path: str) -> ImageInfo:
+        """Return what qemu-img's own probe says of ``path``.
+
+        Run without ``--force-share``: it fails when a running qemu holds
+        the image's write lock, which is one more in-use check.
+
+        :raises CommandFailed: qemu-img failed (locked, unreadable).
+        """
+        result = self.runner.run(self.qemu_img, "info", "--output=json",
+                                 path)
+        return parse_info(result.stdout)
+
+    def rebase_unsafe(self, path: str, backing_file: str,
+                      backing_format: str) -> None:
+        """Rewrite the backing file name in ``path``'s header only.
+
+        ``-u`` changes no data: the new name must hold the same content
+        as the old, as a hard link of it does.
+
+        :raises CommandFailed: qemu-img failed.
+        """
+        self.runner.run(self.qemu_img, "rebase", "-u", "-f", "qcow2",
+                        "-b", backing_file, "-F", backing_format, path)

@@ -1,0 +1,654 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The file-backed driver: image files in directories (NFS, CIFS mounts).
+
+Listing reads every image's header natively (see :mod:`.scanner`): no
+subprocess however many images.  Manage renames the image, in its own
+directory, to the Cinder name, never replacing a file (see :mod:`.fsops`);
+qemu-img runs once per manage call, to confirm what the header said.
+
+Snapshots are the images that are the backing file of another image of
+the same directory: the image using one is the volume the snapshot
+belongs to (the top of its chain).  Such an image is also listed as a
+volume, not safe ("backing file of: NAME"), since adopting it as a volume
+would let Cinder write to a file another image reads through.  Managing a
+snapshot renames it and rewrites the volume's backing file pointer with
+``qemu-img rebase -u``, holding the old and new names as hard links of one
+file until the pointer is rewritten, so the chain resolves at every
+instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+import contextlib
+import dataclasses
+import errno
+import os
+from typing import Any
+
+from oslo_log import log as logging
+
+from manageable_driver import configuration as configuration_mod
+from manageable_driver import exception
+from manageable_driver import interface
+from manageable_driver import listing
+from manageable_driver import locks
+from manageable_driver import opts
+from manageable_driver import records
+from manageable_driver import references
+from manageable_driver import sizes
+from manageable_driver.drivers.file import commands
+from manageable_driver.drivers.file import fsops
+from manageable_driver.drivers.file import headers
+from manageable_driver.drivers.file import options
+from manageable_driver.drivers.file import scanner
+
+LOG = logging.getLogger(__name__)
+
+MAX_NAME_BYTES = 255
+
+
+@dataclasses.dataclass(frozen=True)
+class Location:
+    """Where a reference points: a path below a configured directory."""
+
+    directory: str
+    relpath: str
+
+    @property
+    def parts(self) -> list[str]:
+        return self.relpath.split("/")
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.directory, self.relpath)
+
+
+def _extra_info(image: scanner.ImageFile) -> dict[str, str]:
+    info = {"file_size": str(image.file_size)}
+    header = image.header
+    if header is not None:
+        info["format"] = header.format
+        if header.virtual_size is not None:
+            info["virtual_size"] = str(header.virtual_size)
+        if header.backing_file is not None:
+            info["backing_file"] = header.backing_file
+        if header.data_file is not None:
+            info["data_file"] = header.data_file
+        if header.snapshots:
+            info["internal_snapshots"] = str(header.snapshots)
+    return info
+
+
+def _size(image: scanner.ImageFile) -> tuple[int | None, str | None]:
+    header = image.header
+    if header is None:
+        return None, image.read_error or "header unreadable"
+    if header.error is not None:
+        return None, header.error
+    if header.virtual_size is not None:
+        return header.virtual_size, None
+    # Formats we do not read report their size on disk.
+    return image.file_size, None
+
+
+def _names(images: Iterable[scanner.ImageFile]) -> str:
+    return ", ".join(sorted(image.relpath for image in images))
+
+
+def image_problem(image: scanner.ImageFile, inventory: scanner.Inventory,
+                  allow_links: bool = False) -> str | None:
+    """Return why ``image`` must not be adopted as it is, or None.
+
+    :param allow_links: do not count a second hard link (a manage call
+        finishing an interrupted rename made it).
+    """
+    if image.read_error is not None:
+        return image.read_error
+    if image.header is not None:
+        reason = headers.unsafe_reason(image.header)
+        if reason is not None:
+            return reason
+    users = inventory.data_file_of.get(image.key)
+    if users:
+        return "external data file of: %s" % _names(users)
+    if image.nlink > 1 and not allow_links:
+        return ("has %d hard links: another name may be in use"
+                % image.nlink)
+    return None
+
+
+def volume_record(image: scanner.ImageFile, inventory: scanner.Inventory,
+                  allow_links: bool = False) -> records.VolumeRecord:
+    """Return the listing record of ``image`` as a volume."""
+    size, size_error = _size(image)
+    reason = image_problem(image, inventory, allow_links)
+    children = inventory.backing_of.get(image.key)
+    if reason is None and children:
+        reason = "backing file of: %s" % _names(children)
+    return records.VolumeRecord(
+        name=image.name,
+        reference={references.SOURCE_NAME: image.path},
+        size_bytes=size, size_error=size_error,
+        in_use=image.in_use is not None, in_use_reason=image.in_use,
+        unsafe_reason=reason, extra_info=_extra_info(image))
+
+
+def chain_top(image: scanner.ImageFile,
+              inventory: scanner.Inventory) -> tuple[scanner.ImageFile,
+                                                     str | None]:
+    """Return the image at the top of ``image``'s chain (its volume).
+
+    :returns: the top, and why it is ambiguous (a branch, a loop) or None.
+    """
+    seen = {image.key}
+    current = image
+    while True:
+        children = inventory.backing_of.get(current.key) or []
+        if not children:
+            return current, None
+        if len(children) > 1:
+            return current, ("backing file of several images: %s"
+                             % _names(children))
+        current = children[0]
+        if current.key in seen:
+            return current, "backing file chain loops"
+        seen.add(current.key)
+
+
+def snapshot_record(image: scanner.ImageFile, inventory: scanner.Inventory,
+                    allow_links: bool = False) -> records.SnapshotRecord:
+    """Return the listing record of backing file ``image`` as a snapshot."""
+    size, size_error = _size(image)
+    top, ambiguous = chain_top(image, inventory)
+    reason = ambiguous or image_problem(image, inventory, allow_links)
+    info = _extra_info(image)
+    info["volume"] = top.relpath
+    return records.SnapshotRecord(
+        name=image.name,
+        reference={references.SOURCE_NAME: image.path},
+        source_reference={references.SOURCE_NAME: top.path},
+        size_bytes=size, size_error=size_error,
+        in_use=image.in_use is not None, in_use_reason=image.in_use,
+        unsafe_reason=reason, extra_info=info)
+
+
+def check_new_name(name: str, what: str) -> str:
+    """Return ``name`` if it is a plain file name a rename may create.
+
+    :raises InvalidInput: a path, hidden, too long or with a NUL.
+    """
+    if (not name or "/" in name or "\0" in name or name.startswith(".")
+            or len(os.fsencode(name)) > MAX_NAME_BYTES):
+        raise exception.InvalidInput(
+            reason="the %s name %r cannot be a file name in an image "
+                   "directory" % (what, name))
+    return name
+
+
+class FileDriver(listing.ManageableListingMixin,
+                 interface.VolumeListManageableDriver,
+                 interface.VolumeSnapshotManagementDriver):
+    """Manage and list image files of the directories ``file_volume_dirs``.
+
+    :param configuration: a Cinder backend configuration, a
+        :class:`manageable_driver.configuration.Configuration`, an
+        oslo.config ``ConfigOpts`` or None (defaults).
+    :param execute: processutils-compatible callable for qemu-img.
+    :param root_helper: keyword only; prefix to run qemu-img as root.
+    """
+
+    def __init__(self, configuration: Any = None, execute: Any = None,
+                 *args: Any, **kwargs: Any) -> None:
+        self.configuration = configuration_mod.prepare(
+            configuration, opts.common_opts + options.file_opts)
+        conf = self.configuration
+        self.qemu_img = commands.QemuImg(
+            execute=execute, root_helper=kwargs.get("root_helper"),
+            qemu_img=conf.file_qemu_img, timeout=conf.file_command_timeout)
+        self.locks = locks.get_provider(conf)
+        # Test seams: called after each step of a rename, and a switch to
+        # exercise the link-and-unlink path on filesystems that have
+        # renameat2.
+        self.step_hook: fsops.StepHook | None = None
+        self.use_renameat2 = True
+
+    # -- configuration -----------------------------------------------------
+
+    @property
+    def directories(self) -> list[str]:
+        """The configured image directories, absolute and normalised."""
+        dirs = [os.path.normpath(os.path.abspath(d))
+                for d in self.configuration.file_volume_dirs or []]
+        if not dirs:
+            raise exception.VolumeBackendAPIException(
+                data="file_volume_dirs is empty: no image directory is "
+                     "configured")
+        return dirs
+
+    def _scan(self, dirs: list[str]) -> scanner.Inventory:
+        try:
+            return scanner.scan(dirs, self.configuration
+                                .file_volume_scan_depth)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data="cannot list image directory %s: %s"
+                     % (exc.filename, exc.strerror))
+
+    # -- listing -----------------------------------------------------------
+
+    def list_volume_records(self) -> Iterator[records.VolumeRecord]:
+        """Yield every regular file of the image directories."""
+        inventory = self._scan(self.directories)
+        for image in inventory.images:
+            yield volume_record(image, inventory)
+
+    def list_snapshot_records(self) -> Iterator[records.SnapshotRecord]:
+        """Yield every image that is the backing file of another."""
+        inventory = self._scan(self.directories)
+        for image in inventory.images:
+            if image.key in inventory.backing_of:
+                yield snapshot_record(image, inventory)
+
+    # -- references --------------------------------------------------------
+
+    def locate(self, existing_ref: Any) -> Location:
+        """Return where ``existing_ref`` points, checking only its text.
+
+        :raises ManageExistingInvalidReference: outside the configured
+            directories, ``..``, ``.``, hidden, empty components, deeper
+            than file_volume_scan_depth, or ambiguous.
+        """
+        _key, value = references.parse_reference(
+            existing_ref, keys=(references.SOURCE_NAME,))
+
+        def invalid(reason: str) -> exception.ManageableDriverException:
+            return exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref, reason=reason)
+
+        dirs = self.directories
+        if os.path.isabs(value):
+            for directory in dirs:
+                prefix = directory.rstrip("/") + "/"
+                if value.startswith(prefix):
+                    location = Location(directory, value[len(prefix):])
+                    break
+            else:
+                raise invalid("not inside any of file_volume_dirs (%s)"
+                              % ", ".join(dirs))
+        elif len(dirs) == 1:
+            location = Location(dirs[0], value)
+        else:
+            raise invalid("a relative name is ambiguous with several "
+                          "file_volume_dirs; give the absolute path")
+        for part in location.parts:
+            if part in ("", ".", ".."):
+                raise invalid("path component %r is not allowed" % part)
+            if part.startswith("."):
+                raise invalid("hidden files are never managed")
+        depth = len(location.parts) - 1
+        if depth > self.configuration.file_volume_scan_depth:
+            raise invalid("%d directory levels deep, more than "
+                          "file_volume_scan_depth=%d" % (
+                              depth,
+                              self.configuration.file_volume_scan_depth))
+        return location
+
+    @contextlib.contextmanager
+    def _open_parent(self, location: Location,
+                     existing_ref: Any) -> Iterator[int]:
+        """Yield a descriptor of the directory holding ``location``.
+
+        Every directory below the configured one is opened with
+        ``O_NOFOLLOW``, so no symbolic link on the path is followed.
+        """
+        def invalid(reason: str) -> exception.ManageableDriverException:
+            return exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref, reason=reason)
+
+        try:
+            fd = os.open(location.directory,
+                         os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data="cannot open image directory %s: %s"
+                     % (location.directory, exc.strerror))
+        try:
+            for part in location.parts[:-1]:
+                try:
+                    sub = os.open(part, scanner.OPEN_DIR_FLAGS, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise invalid("%s is not a directory (symbolic "
+                                      "links are not followed)" % part)
+                    raise invalid("cannot open directory %s: %s"
+                                  % (part, exc.strerror))
+                os.close(fd)
+                fd = sub
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _stat_image(self, parent_fd: int, name: str,
+                    existing_ref: Any) -> scanner.Key:
+        try:
+            fd, st = scanner.open_image(name, parent_fd)
+        except OSError as exc:
+            reasons = {errno.ELOOP: "is a symbolic link",
+                       errno.EINVAL: "is not a regular file",
+                       errno.ENXIO: "is not a regular file",
+                       errno.ENOENT: "does not exist"}
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="%s %s" % (name, reasons.get(
+                    exc.errno or 0, "cannot be opened: %s" % exc.strerror)))
+        os.close(fd)
+        return (st.st_dev, st.st_ino)
+
+    def _examine(self, location: Location, parent_fd: int,
+                 existing_ref: Any) -> tuple[scanner.ImageFile,
+                                             scanner.Inventory]:
+        """Stat the image and list its directory; return both views."""
+        key = self._stat_image(parent_fd, location.parts[-1], existing_ref)
+        inventory = self._scan([location.directory])
+        for image in inventory.images:
+            if image.relpath == location.relpath and image.key == key:
+                return image, inventory
+        raise exception.ManageExistingInvalidReference(
+            existing_ref=existing_ref,
+            reason="the file changed while it was being read; try again")
+
+    def _backend_id(self, location: Location) -> str:
+        return os.path.realpath(location.directory)
+
+    @contextlib.contextmanager
+    def _locked(self, location: Location,
+                keys: Iterable[scanner.Key]) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            # Sorted, so two calls locking the same pair cannot deadlock.
+            for dev, ino in sorted(set(keys)):
+                stack.enter_context(self.locks.lock(
+                    self._backend_id(location), "%d:%d" % (dev, ino)))
+            yield
+
+    def _same_file(self, parent_fd: int, name: str,
+                   image: scanner.ImageFile) -> bool:
+        """True when ``name`` exists and is ``image`` under another name."""
+        try:
+            st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return (st.st_dev, st.st_ino) == image.key
+
+    def _confirm(self, image: scanner.ImageFile, existing_ref: Any) -> None:
+        """Check with qemu-img what the header parser read."""
+        header = image.header
+        assert header is not None  # image_problem refused it otherwise
+        try:
+            info = self.qemu_img.info(image.path)
+        except exception.CommandFailed as exc:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="qemu-img cannot open it (in use?): %s"
+                       % exc.stderr.strip())
+        ours = (header.format, header.virtual_size, None, None, False)
+        theirs = (info.format, info.virtual_size, info.backing_file,
+                  info.data_file, info.encrypted)
+        if ours != theirs:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="qemu-img reports (format, size, backing file, data "
+                       "file, encrypted) %r where the header read %r"
+                       % (theirs, ours))
+
+    def _check_type(self, volume: Any, image: scanner.ImageFile) -> None:
+        wanted = references.requested(volume, "volume_format")
+        have = image.header.format if image.header else None
+        if wanted is not None and wanted != have:
+            raise exception.ManageExistingVolumeTypeMismatch(
+                reason="the volume type asks for volume_format %s but the "
+                       "image is %s" % (wanted, have))
+
+    def _rename_error(self, exc: OSError, location: Location,
+                      new: str) -> exception.ManageableDriverException:
+        if exc.errno == errno.EEXIST:
+            return exception.VolumeBackendAPIException(
+                data="%s already exists next to %s; nothing was changed"
+                     % (new, location.path))
+        return exception.VolumeBackendAPIException(
+            data="cannot rename %s to %s: %s"
+                 % (location.path, new, exc.strerror))
+
+    # -- volumes -----------------------------------------------------------
+
+    def _checked_volume(self, volume: Any, existing_ref: Any,
+                        location: Location, parent_fd: int,
+                        new_name: str | None) -> tuple[scanner.ImageFile,
+                                                       bool]:
+        image, inventory = self._examine(location, parent_fd, existing_ref)
+        finishing = (new_name is not None and new_name != image.name
+                     and self._same_file(parent_fd, new_name, image))
+        record = volume_record(image, inventory, allow_links=finishing)
+        self.ensure_safe(record, existing_ref, "volume")
+        self._check_type(volume, image)
+        return image, finishing
+
+    def manage_existing(self, volume: Any, existing_ref: Any) -> None:
+        """Rename the image ``existing_ref`` names to ``volume['name']``.
+
+        See the interface.  The image stays in its directory.
+
+        :raises ManageExistingInvalidReference: bad reference, or an image
+            the listing reports not safe.
+        :raises ManageExistingVolumeTypeMismatch: the type's
+            ``volume_format`` differs from the image's.
+        :raises VolumeBackendAPIException: the new name exists (nothing
+            changed) or the rename failed.
+        """
+        location = self.locate(existing_ref)
+        new_name = check_new_name(references.object_name(volume), "volume")
+        with self._open_parent(location, existing_ref) as parent_fd:
+            key = self._stat_image(parent_fd, location.parts[-1],
+                                   existing_ref)
+            with self._locked(location, [key]):
+                image, finishing = self._checked_volume(
+                    volume, existing_ref, location, parent_fd, new_name)
+                if image.name == new_name:
+                    return None
+                if finishing:
+                    # A previous call linked the new name and stopped.
+                    os.unlink(image.name, dir_fd=parent_fd)
+                    self._step("unlinked")
+                else:
+                    self._confirm(image, existing_ref)
+                    try:
+                        fsops.rename_noreplace(
+                            parent_fd, image.name, new_name,
+                            hook=self.step_hook,
+                            use_renameat2=self.use_renameat2)
+                    except OSError as exc:
+                        raise self._rename_error(exc, location, new_name)
+        LOG.info("Managed %(old)s as %(new)s",
+                 {"old": location.path, "new": new_name})
+        return None
+
+    def manage_existing_get_size(self, volume: Any,
+                                 existing_ref: Any) -> int:
+        """Return the image's size in GiB, rounded up; see the interface.
+
+        qcow2 images report their virtual size, others their file size.
+
+        :raises ManageExistingInvalidReference: bad reference, or an image
+            the listing reports not safe.
+        """
+        location = self.locate(existing_ref)
+        with self._open_parent(location, existing_ref) as parent_fd:
+            image, inventory = self._examine(location, parent_fd,
+                                             existing_ref)
+        record = volume_record(image, inventory)
+        self.ensure_safe(record, existing_ref, "volume")
+        assert record.size_bytes is not None  # ensure_safe refused None
+        return sizes.bytes_to_gib_ceil(record.size_bytes)
+
+    def _release(self, obj: Any, what: str) -> None:
+        name = references.object_name(obj, what)
+        for directory in self.directories:
+            try:
+                st = os.stat(os.path.join(directory, name),
+                             follow_symlinks=False)
+            except OSError:
+                continue
+            location = Location(directory, name)
+            with self._locked(location, [(st.st_dev, st.st_ino)]):
+                LOG.info("Unmanaged %(what)s %(path)s; the file is kept "
+                         "as it is", {"what": what, "path": location.path})
+            return
+        LOG.warning("Unmanaged %(what)s %(name)s, which is in none of "
+                    "%(dirs)s", {"what": what, "name": name,
+                                 "dirs": self.directories})
+
+    def unmanage(self, volume: Any) -> None:
+        """Release ``volume``; the image file is neither moved nor changed.
+        """
+        self._release(volume, "volume")
+
+    # -- snapshots ---------------------------------------------------------
+
+    def _step(self, name: str) -> None:
+        if self.step_hook is not None:
+            self.step_hook(name)
+
+    def _snapshot_parts(self, snapshot: Any, existing_ref: Any,
+                        location: Location, parent_fd: int,
+                        new_name: str | None) -> tuple[
+                            scanner.ImageFile, scanner.ImageFile, bool]:
+        """Check the snapshot image; return it, its direct user, and
+        whether a previous call was interrupted after linking."""
+        image, inventory = self._examine(location, parent_fd, existing_ref)
+        users = inventory.backing_of.get(image.key)
+        if not users:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="not the backing file of any image in %s"
+                       % location.directory)
+        finishing = (new_name is not None and new_name != image.name
+                     and self._same_file(parent_fd, new_name, image))
+        record = snapshot_record(image, inventory, allow_links=finishing)
+        self.ensure_safe(record, existing_ref, "snapshot")
+        top, _ambiguous = chain_top(image, inventory)
+        volume_name = references.field(
+            references.field(snapshot, "volume"), "name")
+        if volume_name and volume_name != top.name:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="it is a snapshot of %s, not of volume %s"
+                       % (top.path, volume_name))
+        return image, users[0], finishing
+
+    def _new_backing_name(self, user: scanner.ImageFile,
+                          image: scanner.ImageFile, parent_fd: int,
+                          new_name: str, existing_ref: Any) -> str:
+        """The backing file name ``user`` gets: the stored one, with only
+        its last component changed, so relative stays relative."""
+        assert user.header is not None and user.header.backing_file
+        stored = user.header.backing_file
+        stored_dir = os.path.dirname(stored)
+        user_dir = os.path.dirname(user.path)
+        try:
+            st = os.stat(os.path.join(user_dir, stored_dir or "."))
+            here = os.fstat(parent_fd)
+        except OSError as exc:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="cannot resolve the backing file name %s of %s: %s"
+                       % (stored, user.path, exc.strerror))
+        if (os.path.basename(stored) != image.name
+                or (st.st_dev, st.st_ino) != (here.st_dev, here.st_ino)):
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="%s reaches it through another name (%s); not "
+                       "rewriting that" % (user.path, stored))
+        return os.path.join(stored_dir, new_name)
+
+    def manage_existing_snapshot(self, snapshot: Any,
+                                 existing_ref: Any) -> None:
+        """Rename the backing file ``existing_ref`` names to
+        ``snapshot['name']`` and repoint the image that uses it.
+
+        Steps: hard link the new name, ``qemu-img rebase -u`` the user
+        image to it, unlink the old name.  A crash at any point leaves the
+        chain resolvable, and calling again with the same arguments
+        finishes the job.
+
+        :raises ManageExistingInvalidReference: bad reference, not a
+            backing file here, or not safe as the listing reports.
+        :raises VolumeBackendAPIException: the new name exists, or a step
+            failed (the image is left reachable under a name that works).
+        """
+        location = self.locate(existing_ref)
+        new_name = check_new_name(
+            references.object_name(snapshot, "snapshot"), "snapshot")
+        with self._open_parent(location, existing_ref) as parent_fd:
+            image, user, _f = self._snapshot_parts(
+                snapshot, existing_ref, location, parent_fd, None)
+            with self._locked(location, [image.key, user.key]):
+                image, user, finishing = self._snapshot_parts(
+                    snapshot, existing_ref, location, parent_fd, new_name)
+                if image.name == new_name:
+                    return None
+                backing = self._new_backing_name(
+                    user, image, parent_fd, new_name, existing_ref)
+                if not finishing:
+                    self._confirm(image, existing_ref)
+                    try:
+                        fsops.link(parent_fd, image.name, new_name)
+                    except OSError as exc:
+                        raise self._rename_error(exc, location, new_name)
+                    self._step("linked")
+                assert image.header is not None
+                self.qemu_img.rebase_unsafe(user.path, backing,
+                                            image.header.format)
+                self._step("rebased")
+                os.unlink(image.name, dir_fd=parent_fd)
+                self._step("unlinked")
+        LOG.info("Managed snapshot %(old)s as %(new)s, used by %(user)s",
+                 {"old": location.path, "new": new_name,
+                  "user": user.path})
+        return None
+
+    def manage_existing_snapshot_get_size(self, snapshot: Any,
+                                          existing_ref: Any) -> int:
+        """Return the snapshot image's size in GiB, rounded up.
+
+        :raises ManageExistingInvalidReference: bad reference, not a
+            backing file here, or not safe as the listing reports.
+        """
+        location = self.locate(existing_ref)
+        with self._open_parent(location, existing_ref) as parent_fd:
+            image, inventory = self._examine(location, parent_fd,
+                                             existing_ref)
+        if image.key not in inventory.backing_of:
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="not the backing file of any image in %s"
+                       % location.directory)
+        record = snapshot_record(image, inventory)
+        self.ensure_safe(record, existing_ref, "snapshot")
+        assert record.size_bytes is not None
+        return sizes.bytes_to_gib_ceil(record.size_bytes)
+
+    def unmanage_snapshot(self, snapshot: Any) -> None:
+        """Release ``snapshot``; its image is neither moved nor changed."""
+        self._release(snapshot, "snapshot")

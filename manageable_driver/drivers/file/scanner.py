@@ -1,0 +1,350 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Walking the image directories and telling which images are in use.
+
+One listing reads ``/proc/locks`` and every process's open-file table
+once (:func:`read_in_use`), then opens each regular file once to read its
+header natively (:func:`scan`): no subprocess, however many images.
+
+Nothing but regular files is ever opened: symbolic links, fifos, sockets
+and devices are skipped by their directory entry type, and files are
+opened relative to their directory's descriptor with ``O_NOFOLLOW |
+O_NONBLOCK`` and checked with ``fstat`` after opening, so an entry swapped
+for a fifo or a link between the two steps neither hangs nor escapes.
+Hidden names (a leading dot) are skipped: they are temporary files, this
+driver's own and NFS's ``.nfsXXXX`` silly-renamed files among them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+import dataclasses
+import errno
+import os
+import re
+import stat
+
+from oslo_log import log as logging
+
+from manageable_driver.drivers.file import headers
+
+LOG = logging.getLogger(__name__)
+
+Key = tuple[int, int]
+"""(st_dev, st_ino): an image's identity, stable across renames."""
+
+OPEN_FILE_FLAGS = (os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+                   | os.O_CLOEXEC | os.O_NOCTTY)
+OPEN_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+# "MAJOR:MINOR:INODE" of /proc/locks, major and minor in hex.
+_LOCK_DEVICE = re.compile(r"([0-9a-f]+):([0-9a-f]+):([0-9]+)\Z")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFile:
+    """One regular file found in an image directory.
+
+    :ivar directory: the configured directory it was found in.
+    :ivar relpath: its path below ``directory`` (``a.qcow2``,
+        ``sub/b.qcow2``).
+    :ivar header: what its header says; None when it could not be read.
+    :ivar read_error: why it could not be opened or read.
+    :ivar in_use: who uses it ("locked by pid 42", "open by pid 7").
+    """
+
+    directory: str
+    relpath: str
+    dev: int
+    ino: int
+    nlink: int
+    file_size: int
+    header: headers.ImageHeader | None
+    read_error: str | None = None
+    in_use: str | None = None
+
+    @property
+    def key(self) -> Key:
+        return (self.dev, self.ino)
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.directory, self.relpath)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.relpath)
+
+
+@dataclasses.dataclass
+class Inventory:
+    """Every image of the scanned directories and how they refer to
+    each other.
+
+    :ivar images: the images, in directory order.
+    :ivar backing_of: image key to the images whose backing file it is.
+    :ivar data_file_of: image key to the images whose external data file
+        it is.
+    :ivar backing: image key to its backing file, when that is one of
+        ``images``.
+    """
+
+    images: list[ImageFile]
+    backing_of: dict[Key, list[ImageFile]]
+    data_file_of: dict[Key, list[ImageFile]]
+    backing: dict[Key, ImageFile]
+
+    def by_key(self) -> dict[Key, ImageFile]:
+        return {image.key: image for image in self.images}
+
+
+def parse_proc_locks(text: str) -> dict[Key, str]:
+    """Map each (device, inode) ``/proc/locks`` lists to who holds it.
+
+    :param text: the contents of ``/proc/locks``.
+    """
+    held: dict[Key, str] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        for pos, value in enumerate(fields):
+            match = _LOCK_DEVICE.match(value)
+            if match is None:
+                continue
+            dev = os.makedev(int(match.group(1), 16),
+                             int(match.group(2), 16))
+            key = (dev, int(match.group(3)))
+            pid = fields[pos - 1] if pos else "-1"
+            # OFD locks (qemu's image locks) belong to no process: -1.
+            held.setdefault(key, "locked by pid %s" % pid
+                            if pid.isdigit() else "locked (OFD lock)")
+            break
+    return held
+
+
+def read_open_files(proc: str = "/proc") -> dict[Key, str]:
+    """Map each (device, inode) some process has open to one such pid.
+
+    Processes that end or deny access while being read are passed over.
+
+    :param proc: where procfs is mounted.
+    """
+    opened: dict[Key, str] = {}
+    try:
+        pids = [name for name in os.listdir(proc) if name.isdigit()]
+    except OSError as exc:
+        LOG.warning("Cannot list %(proc)s: %(exc)s; open files are not "
+                    "detected", {"proc": proc, "exc": exc})
+        return opened
+    for pid in pids:
+        try:
+            with os.scandir(os.path.join(proc, pid, "fd")) as fds:
+                for fd in fds:
+                    try:
+                        st = fd.stat()
+                    except OSError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        opened.setdefault((st.st_dev, st.st_ino),
+                                          "open by pid %s" % pid)
+        except OSError:
+            continue
+    return opened
+
+
+def read_in_use(proc: str = "/proc") -> dict[Key, str]:
+    """Return every file held by a lock or open by a process, once.
+
+    Only this host's holders are seen: a lock or open file on another NFS
+    client is not in ``/proc``.
+
+    :param proc: where procfs is mounted.
+    """
+    in_use = read_open_files(proc)
+    try:
+        with open(os.path.join(proc, "locks"), encoding="ascii",
+                  errors="replace") as f:
+            # A lock says more than an open file: it wins.
+            in_use.update(parse_proc_locks(f.read()))
+    except OSError as exc:
+        LOG.warning("Cannot read %(proc)s/locks: %(exc)s; locked files are "
+                    "not detected", {"proc": proc, "exc": exc})
+    return in_use
+
+
+def read_image(fd: int, st: os.stat_result) -> headers.ImageHeader:
+    """Parse the header of the open regular file ``fd``."""
+    def read(offset: int, length: int) -> bytes:
+        return os.pread(fd, length, offset)
+
+    return headers.parse(read, st.st_size)
+
+
+def open_image(name: str, dir_fd: int) -> tuple[int, os.stat_result]:
+    """Open regular file ``name`` of directory ``dir_fd`` for reading.
+
+    :raises OSError: ``ELOOP`` for a symbolic link, ``EINVAL`` for
+        anything but a regular file, or the error of opening it.
+    """
+    fd = os.open(name, OPEN_FILE_FLAGS, dir_fd=dir_fd)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", name)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def inspect(directory: str, relpath: str, name: str, dir_fd: int,
+            in_use: dict[Key, str]) -> ImageFile | None:
+    """Read one directory entry; None when it is not a regular file."""
+    try:
+        fd, st = open_image(name, dir_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EINVAL, errno.ENOENT,
+                         errno.ENXIO):
+            # Changed into a link, fifo or socket, or gone, since listed.
+            return None
+        # Unreadable files are listed, not safe, so the operator sees them.
+        try:
+            lst = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except OSError:
+            return None
+        if not stat.S_ISREG(lst.st_mode):
+            return None
+        return ImageFile(directory, relpath, lst.st_dev, lst.st_ino,
+                         lst.st_nlink, lst.st_size, None,
+                         read_error="unreadable: %s" % exc.strerror,
+                         in_use=in_use.get((lst.st_dev, lst.st_ino)))
+    try:
+        try:
+            header = read_image(fd, st)
+            read_error = None
+        except OSError as exc:
+            header, read_error = None, "unreadable: %s" % exc.strerror
+    finally:
+        os.close(fd)
+    return ImageFile(directory, relpath, st.st_dev, st.st_ino, st.st_nlink,
+                     st.st_size, header, read_error,
+                     in_use.get((st.st_dev, st.st_ino)))
+
+
+def walk(directory: str, depth: int,
+         in_use: dict[Key, str]) -> Iterator[ImageFile]:
+    """Yield the regular files of ``directory`` and ``depth`` levels below.
+
+    :param directory: a configured image directory.
+    :param depth: subdirectory levels to descend; 0 for the top only.
+    :param in_use: from :func:`read_in_use`.
+    :raises OSError: ``directory`` itself cannot be opened.
+    """
+    top = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield from _walk(directory, top, "", depth, in_use)
+    finally:
+        os.close(top)
+
+
+def _walk(directory: str, dir_fd: int, prefix: str, depth: int,
+          in_use: dict[Key, str]) -> Iterator[ImageFile]:
+    with os.scandir(dir_fd) as entries:
+        listed = sorted(entries, key=lambda e: e.name)
+    for entry in listed:
+        if entry.name.startswith("."):
+            continue
+        relpath = prefix + entry.name
+        try:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if depth > 0:
+                    yield from _subdir(directory, dir_fd, entry.name,
+                                       relpath, depth, in_use)
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                continue
+        except OSError:
+            continue
+        image = inspect(directory, relpath, entry.name, dir_fd, in_use)
+        if image is not None:
+            yield image
+
+
+def _subdir(directory: str, dir_fd: int, name: str, relpath: str,
+            depth: int, in_use: dict[Key, str]) -> Iterator[ImageFile]:
+    try:
+        sub = os.open(name, OPEN_DIR_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        LOG.warning("Not listing %(dir)s: %(exc)s",
+                    {"dir": os.path.join(directory, relpath), "exc": exc})
+        return
+    try:
+        yield from _walk(directory, sub, relpath + "/", depth - 1, in_use)
+    finally:
+        os.close(sub)
+
+
+def _resolve(image: ImageFile, target: str) -> Key | None:
+    """Return the key of the file ``target`` names, relative as qemu."""
+    if not target or ":" in target.split("/", 1)[0] or "\0" in target:
+        # A protocol (nbd:, json:{...}) or an unusable name: no file here.
+        return None
+    path = os.path.join(os.path.dirname(image.path), target)
+    try:
+        # stat() opens nothing, so a fifo target cannot hang the listing.
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def relate(images: Iterable[ImageFile]) -> Inventory:
+    """Find which listed images are backing or data files of others."""
+    listed = list(images)
+    by_key = {image.key: image for image in listed}
+    inventory = Inventory(listed, {}, {}, {})
+    for image in listed:
+        header = image.header
+        if header is None or header.format != headers.QCOW2:
+            continue
+        if header.backing_file is not None:
+            key = _resolve(image, header.backing_file)
+            if key in by_key:
+                assert key is not None
+                inventory.backing_of.setdefault(key, []).append(image)
+                inventory.backing[image.key] = by_key[key]
+        if header.data_file is not None:
+            key = _resolve(image, header.data_file)
+            if key in by_key:
+                assert key is not None
+                inventory.data_file_of.setdefault(key, []).append(image)
+    return inventory
+
+
+def scan(directories: Iterable[str], depth: int,
+         in_use: dict[Key, str] | None = None) -> Inventory:
+    """List every image of ``directories`` with its relations.
+
+    :param directories: the configured image directories.
+    :param depth: subdirectory levels to descend.
+    :param in_use: a table from :func:`read_in_use`; read here when None.
+    :raises OSError: a configured directory cannot be opened.
+    """
+    if in_use is None:
+        in_use = read_in_use()
+    images: list[ImageFile] = []
+    for directory in directories:
+        images.extend(walk(directory, depth, in_use))
+    return relate(images)
