@@ -1,0 +1,261 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The LVM driver against real LVM2 on a loop device.
+
+Each test gets its own VG (unique name, sparse backing file, loop device,
+all removed at cleanup even when the test fails) holding
+:func:`lvm_fixtures.mixed_layout`: volumes of odd sizes, classic and thin
+snapshots, a thin pool, a merging snapshot, a reserved name, a tagged LV.
+"""
+
+import threading
+
+import fixtures
+from oslo_concurrency import processutils
+from oslo_config import cfg
+
+from manageable_driver import exception
+from manageable_driver import opts
+from manageable_driver.drivers import lvm
+from manageable_driver.drivers.lvm import options
+from tests import base
+from tests.functional import lvm_fixtures as layout
+
+VOLUME_ID = "11111111-2222-4333-8444-555555555555"
+SNAPSHOT_ID = "66666666-7777-4888-9999-aaaaaaaaaaaa"
+ALL = (None, 1000, 0, ["reference"], ["asc"])
+
+
+def volume(vol_id=VOLUME_ID, name=None, provisioning=None):
+    specs = {"provisioning:type": provisioning} if provisioning else {}
+    return {"id": vol_id, "name": name or "volume-%s" % vol_id,
+            "volume_type": {"extra_specs": specs}}
+
+
+def snapshot(snap_id=SNAPSHOT_ID):
+    return {"id": snap_id, "name": "snapshot-%s" % snap_id}
+
+
+def refs(entries):
+    return {e["reference"]["source-name"]: e for e in entries}
+
+
+class LVMTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.require_root()
+        self.require_tools("losetup", "lvm", "lvs", "lvrename", "lvchange",
+                           "vgcfgrestore", "vgcreate", "pvcreate")
+        self.vg = self.useFixture(layout.LVMVolumeGroup())
+        self.vg.restore(layout.mixed_layout())
+        self.lock_path = self.useFixture(fixtures.TempDir()).path
+        self.commands = []
+
+    def execute(self, *cmd, **kwargs):
+        # Counts subprocesses; runs them for real.
+        self.commands.append(cmd)
+        return processutils.execute(*cmd, **kwargs)
+
+    def driver(self, mode="rename"):
+        conf = cfg.ConfigOpts()
+        conf.register_opts(opts.common_opts + options.lvm_opts)
+        conf.set_override("volume_group", self.vg.vg_name)
+        conf.set_override("lvm_conf_file", self.vg.conf_file)
+        conf.set_override("lvm_manage_mode", mode)
+        conf.set_override("manageable_lock_path", self.lock_path)
+        return lvm.LVMDriver(configuration=conf, execute=self.execute)
+
+
+class ListingTest(LVMTestCase):
+
+    def test_volumes(self):
+        cinder_volumes = [{"id": layout.CINDER_VOLUME_ID,
+                           "name": "volume-%s" % layout.CINDER_VOLUME_ID}]
+        entries = refs(self.driver().get_manageable_volumes(
+            cinder_volumes, *ALL))
+        self.assertEqual(1, len(self.commands))
+        self.assertEqual("lvs", self.commands[0][0])
+        self.assertEqual(
+            {"plain", "odd", "tiny", "split", "origin", "morigin", "thin1",
+             "pvmove_x", "tagged", "volume-%s" % layout.CINDER_VOLUME_ID},
+            set(entries))
+        self.assertEqual(2, entries["odd"]["size"])
+        self.assertEqual(1, entries["plain"]["size"])
+        self.assertTrue(entries["plain"]["safe_to_manage"])
+        self.assertEqual(layout.CINDER_VOLUME_ID, entries[
+            "volume-%s" % layout.CINDER_VOLUME_ID]["cinder_id"])
+        self.assertEqual(layout.TAGGED_ID, entries["tagged"]["cinder_id"])
+        self.assertIn("merged", entries["morigin"]["reason_not_safe"])
+        self.assertIn("reserved", entries["pvmove_x"]["reason_not_safe"])
+        self.assertEqual("pool", entries["thin1"]["extra_info"]["pool"])
+
+    def test_snapshots(self):
+        cinder_snapshots = [{"id": layout.CINDER_SNAPSHOT_ID,
+                             "name": "snapshot-%s"
+                                     % layout.CINDER_SNAPSHOT_ID}]
+        entries = refs(self.driver().get_manageable_snapshots(
+            cinder_snapshots, *ALL))
+        self.assertEqual(1, len(self.commands))
+        escaped = "_snapshot-%s" % layout.CINDER_SNAPSHOT_ID
+        self.assertEqual({"snap1", "tsnap", escaped}, set(entries))
+        self.assertEqual(layout.CINDER_SNAPSHOT_ID,
+                         entries[escaped]["cinder_id"])
+        self.assertEqual({"source-name": "thin1"},
+                         entries["tsnap"]["source_reference"])
+        self.assertTrue(entries["snap1"]["safe_to_manage"])
+
+    def test_sizes(self):
+        drv = self.driver()
+        self.assertEqual(2, drv.manage_existing_get_size(
+            volume(), {"source-name": "odd"}))
+        self.assertEqual(1, drv.manage_existing_snapshot_get_size(
+            snapshot(), {"source-name": "snap1"}))
+
+
+class ManageTest(LVMTestCase):
+
+    def test_manage_and_unmanage(self):
+        drv = self.driver()
+        drv.manage_existing(volume(), {"source-name": "plain"})
+        names = self.vg.lv_names()
+        self.assertIn("volume-%s" % VOLUME_ID, names)
+        self.assertNotIn("plain", names)
+        entries = refs(drv.get_manageable_volumes([volume()], *ALL))
+        self.assertEqual(VOLUME_ID,
+                         entries["volume-%s" % VOLUME_ID]["cinder_id"])
+        drv.unmanage(volume())
+        self.assertIn("volume-%s" % VOLUME_ID, self.vg.lv_names())
+
+    def test_manage_snapshot_escapes_name(self):
+        drv = self.driver()
+        drv.manage_existing_snapshot(snapshot(), {"source-name": "tsnap"})
+        self.assertIn("_snapshot-%s" % SNAPSHOT_ID, self.vg.lv_names())
+        entries = refs(drv.get_manageable_snapshots([snapshot()], *ALL))
+        self.assertEqual(SNAPSHOT_ID,
+                         entries["_snapshot-%s" % SNAPSHOT_ID]["cinder_id"])
+
+    def test_tag_mode(self):
+        drv = self.driver("tag")
+        drv.manage_existing(volume(), {"source-name": "odd"})
+        self.assertIn("odd", self.vg.lv_names())
+        self.assertEqual("cinder-volume-id=%s" % VOLUME_ID,
+                         self.vg.lv_tags("odd"))
+        entries = refs(drv.get_manageable_volumes([], *ALL))
+        self.assertEqual(VOLUME_ID, entries["odd"]["cinder_id"])
+        self.assertEqual("odd", drv.find_lv(volume()).name)
+        self.assertRaises(exception.ManageExistingAlreadyManaged,
+                          drv.manage_existing, volume("other"),
+                          {"source-name": "odd"})
+        drv.unmanage(volume())
+        self.assertEqual("", self.vg.lv_tags("odd"))
+        self.assertIn("odd", self.vg.lv_names())
+        drv.manage_existing_snapshot(snapshot(), {"source-name": "snap1"})
+        self.assertEqual("cinder-snapshot-id=%s" % SNAPSHOT_ID,
+                         self.vg.lv_tags("snap1"))
+        drv.unmanage_snapshot(snapshot())
+        self.assertEqual("", self.vg.lv_tags("snap1"))
+
+    def test_invalid_reference_runs_nothing(self):
+        drv = self.driver()
+        before = self.vg.lv_names()
+        for ref in ({"source-name": "%s-other/plain" % self.vg.vg_name},
+                    {"source-name": "pl ain"}, {"source-name": "-plain"},
+                    {"source-id": "x"}, {"source-name": "x" * 128}):
+            self.assertRaises(exception.ManageExistingInvalidReference,
+                              drv.manage_existing, volume(), ref)
+        self.assertEqual([], self.commands)
+        self.assertEqual(before, self.vg.lv_names())
+
+    def test_failed_rename_keeps_the_name(self):
+        drv = self.driver()
+        # LVM refuses: an LV named "odd" exists.
+        exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                drv.manage_existing, volume(name="odd"),
+                                {"source-name": "tiny"})
+        self.assertIn("already exists", str(exc))
+        self.assertIn("tiny", self.vg.lv_names())
+
+    def test_type_mismatch(self):
+        drv = self.driver()
+        self.assertRaises(exception.ManageExistingVolumeTypeMismatch,
+                          drv.manage_existing, volume(provisioning="thin"),
+                          {"source-name": "plain"})
+        self.assertIn("plain", self.vg.lv_names())
+        drv.manage_existing(volume(provisioning="thin"),
+                            {"source-name": "thin1"})
+        self.assertIn("volume-%s" % VOLUME_ID, self.vg.lv_names())
+
+    def test_concurrent_manage_one_wins(self):
+        results = []
+
+        def manage(vol_id):
+            try:
+                self.driver().manage_existing(volume(vol_id),
+                                              {"source-name": "plain"})
+                results.append("ok")
+            except exception.ManageableDriverException as exc:
+                results.append(exc)
+
+        threads = [threading.Thread(target=manage, args=(vol_id,))
+                   for vol_id in (VOLUME_ID, SNAPSHOT_ID)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(1, results.count("ok"), results)
+        failure = [r for r in results if r != "ok"][0]
+        self.assertIsInstance(failure,
+                              exception.ManageExistingInvalidReference)
+        renamed = {"volume-%s" % VOLUME_ID,
+                   "volume-%s" % SNAPSHOT_ID} & self.vg.lv_names()
+        self.assertEqual(1, len(renamed))
+
+
+class ManageIffSafeTest(LVMTestCase):
+
+    def _check(self, entries, manage, make_obj):
+        outcomes = {}
+        for number, entry in enumerate(entries):
+            obj = make_obj("00000000-0000-4000-8000-%012d" % number)
+            try:
+                manage(obj, entry["reference"])
+                managed = True
+            except (exception.ManageExistingInvalidReference,
+                    exception.ManageExistingAlreadyManaged):
+                managed = False
+            outcomes[entry["reference"]["source-name"]] = managed
+            self.assertEqual(entry["safe_to_manage"], managed, entry)
+        return outcomes
+
+    def test_rename_mode(self):
+        drv = self.driver()
+        vols = self._check(drv.get_manageable_volumes([], *ALL),
+                           drv.manage_existing, lambda i: volume(i))
+        snaps = self._check(drv.get_manageable_snapshots([], *ALL),
+                            drv.manage_existing_snapshot,
+                            lambda i: snapshot(i))
+        # Both outcomes occur, so the invariant is not vacuous.
+        self.assertEqual({True, False}, set(vols.values()))
+        self.assertIn(True, snaps.values())
+
+    def test_tag_mode(self):
+        drv = self.driver("tag")
+        vols = self._check(drv.get_manageable_volumes([], *ALL),
+                           drv.manage_existing, lambda i: volume(i))
+        self.assertEqual({True, False}, set(vols.values()))
+        after = refs(drv.get_manageable_volumes([], *ALL))
+        for name, managed in vols.items():
+            if managed:
+                self.assertEqual("already managed",
+                                 after[name]["reason_not_safe"])
