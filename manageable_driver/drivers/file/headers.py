@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import dataclasses
+import re
 import struct
 
 ReadAt = Callable[[int, int], bytes]
@@ -63,6 +64,9 @@ MAX_DATA_FILE_NAME = 4096
 V2_HEADER_LENGTH = 72
 V3_MIN_HEADER_LENGTH = 104
 
+# A vmdk text descriptor is read this far to find its extent files.
+MAX_DESCRIPTOR_SIZE = 64 * 1024
+
 MAX_READ = PROBE_SIZE + MAX_EXTENSIONS_SIZE + MAX_BACKING_NAME \
     + VHD_FOOTER_SIZE
 """Upper bound of the bytes :func:`parse` reads from one file."""
@@ -87,6 +91,9 @@ AUTOCLEAR_DATA_FILE_RAW = 1 << 1
 _QCOW2_V2 = struct.Struct(">4sIQIIQIIQQIIQ")
 _QCOW2_V3_TAIL = struct.Struct(">QQQII")
 _EXT_HEADER = struct.Struct(">II")
+# An extent line of a vmdk descriptor: access, sectors, type, "file".
+_VMDK_EXTENT = re.compile(
+    rb'^\s*(?:RW|RDONLY|NOACCESS)\s+\d+\s+\w+\s+"([^"\r\n]+)"', re.M)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +114,7 @@ class ImageHeader:
     :ivar snapshots: number of qcow2 internal snapshots.
     :ivar incompatible_features: the qcow2 v3 incompatible feature bits.
     :ivar autoclear_features: the qcow2 v3 autoclear feature bits.
+    :ivar extents: files a vmdk descriptor keeps the data in.
     """
 
     format: str
@@ -120,6 +128,7 @@ class ImageHeader:
     snapshots: int = 0
     incompatible_features: int = 0
     autoclear_features: int = 0
+    extents: tuple[str, ...] = ()
 
     @property
     def has_data_file(self) -> bool:
@@ -189,10 +198,12 @@ def parse(read: ReadAt, file_size: int) -> ImageHeader:
     head = bounded(0, min(PROBE_SIZE, file_size))
     if head.startswith(QCOW2_MAGIC):
         return _parse_qcow2(bounded, head, file_size)
+    if head.startswith(VMDK_DESCRIPTOR):
+        return _parse_vmdk_descriptor(bounded, head, file_size)
     magic_formats = (
         (QED_MAGIC, "qed"), (LUKS_MAGIC, "luks"),
         (VMDK_SPARSE_MAGIC, "vmdk"), (VMDK_COWD_MAGIC, "vmdk"),
-        (VMDK_DESCRIPTOR, "vmdk"), (VHDX_MAGIC, "vhdx"),
+        (VHDX_MAGIC, "vhdx"),
         (VHD_MAGIC, "vpc"))
     for magic, fmt in magic_formats:
         if head.startswith(magic):
@@ -207,6 +218,16 @@ def parse(read: ReadAt, file_size: int) -> ImageHeader:
         if footer == VHD_MAGIC:
             return ImageHeader(format="vpc", virtual_size=None)
     return ImageHeader(format=RAW, virtual_size=file_size)
+
+
+def _parse_vmdk_descriptor(read: _Bounded, head: bytes,
+                           file_size: int) -> ImageHeader:
+    # Its extents are other files of the directory (a flat extent is a
+    # raw file): they must be known so as not to adopt them on their own.
+    size = min(file_size, MAX_DESCRIPTOR_SIZE)
+    text = head + read(len(head), size - len(head))
+    extents = tuple(_decode(name) for name in _VMDK_EXTENT.findall(text))
+    return ImageHeader(format="vmdk", virtual_size=None, extents=extents)
 
 
 def _broken(reason: str, version: int | None = None) -> ImageHeader:

@@ -95,7 +95,7 @@ class Inventory:
     :ivar images: the images, in directory order.
     :ivar backing_of: image key to the images whose backing file it is.
     :ivar data_file_of: image key to the images whose external data file
-        it is.
+        (qcow2) or extent (vmdk) it is.
     :ivar backing: image key to its backing file, when that is one of
         ``images``.
     """
@@ -317,18 +317,19 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
     inventory = Inventory(listed, {}, {}, {})
     for image in listed:
         header = image.header
-        if header is None or header.format != headers.QCOW2:
+        if header is None:
             continue
         if header.backing_file is not None:
             key = _resolve(image, header.backing_file)
-            if key in by_key:
-                assert key is not None
+            if key is not None and key in by_key:
                 inventory.backing_of.setdefault(key, []).append(image)
                 inventory.backing[image.key] = by_key[key]
+        data_files = list(header.extents)
         if header.data_file is not None:
-            key = _resolve(image, header.data_file)
-            if key in by_key:
-                assert key is not None
+            data_files.append(header.data_file)
+        for data_file in data_files:
+            key = _resolve(image, data_file)
+            if key is not None and key in by_key and key != image.key:
                 inventory.data_file_of.setdefault(key, []).append(image)
     return inventory
 

@@ -15,8 +15,9 @@
 Run as python3 tests/unit/data/file/record.py on a machine with
 qemu-img: every image is made by the real qemu-img in a temporary
 directory, and for each this writes NAME.head (the first 64 KiB), NAME.tail
-(the last 512 bytes) and NAME.json (file size plus qemu-img info's JSON,
-the oracle the tests compare the parser with).
+(the last 512 bytes), NAME.size (the file size) and NAME.info.json
+(qemu-img info --output=json, verbatim: the oracle the tests compare the
+parser with, and what the replayed qemu-img prints).
 """
 
 import json
@@ -85,9 +86,8 @@ def main(out):
                  "bitmap0")
         for name in IMAGES:
             path = os.path.join(tmp, name)
-            info = json.loads(qemu_img("info", "--output=json", path))
-            info.pop("filename", None)
-            info.pop("actual-size", None)
+            info = qemu_img("info", "--output=json", path)
+            json.loads(info)
             size = os.path.getsize(path)
             with open(path, "rb") as f:
                 head = f.read(HEAD)
@@ -97,10 +97,10 @@ def main(out):
                 f.write(head)
             with open(os.path.join(out, name + ".tail"), "wb") as f:
                 f.write(tail)
-            with open(os.path.join(out, name + ".json"), "w") as f:
-                json.dump({"size": size, "info": info}, f, indent=1,
-                          sort_keys=True)
-                f.write("\n")
+            with open(os.path.join(out, name + ".info.json"), "w") as f:
+                f.write(info)
+            with open(os.path.join(out, name + ".size"), "w") as f:
+                f.write("%d\n" % size)
 
 
 if __name__ == "__main__":
