@@ -146,9 +146,8 @@ def _check_sort(sort_keys: Any,
                 raise _invalid("%s must be a list of strings, got %r in it"
                                % (name, item))
     if len(sort_dirs) > len(sort_keys):
-        raise _invalid("%d sort directions %s given for %d sort keys %s"
-                       % (len(sort_dirs), list(sort_dirs), len(sort_keys),
-                          list(sort_keys)))
+        raise _invalid("more sort directions than sort keys: %s for %s"
+                       % (list(sort_dirs), list(sort_keys)))
     pairs = []
     for index, raw_key in enumerate(sort_keys):
         # Cinder strips the keys (not the directions).
