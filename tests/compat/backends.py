@@ -40,6 +40,10 @@ LVM_LAYOUT = [
     lvm_fixtures.LV("odd", 257),
     lvm_fixtures.LV("origin", 10),
     lvm_fixtures.LV("snap1", 2, kind="snapshot", origin="origin"),
+    # Recorded as managed by its own tag: listed with cinder_id and a
+    # reason_not_safe.
+    lvm_fixtures.LV("tagged", 3, tags=(
+        "cinder-volume-id=%s" % lvm_fixtures.TAGGED_ID,)),
 ]
 
 # Images of the test directory: name -> (format, virtual size, backing
@@ -101,3 +105,15 @@ def file_backend(test: base.CinderTestCase) -> str:
 def _common(test: base.CinderTestCase) -> None:
     locks = test.useFixture(fixtures.TempDir()).path
     test.override_config("manageable_lock_path", locks, SHARED_GROUP)
+
+
+def start_manager(test: base.CinderTestCase) -> Any:
+    """Cinder's VolumeManager on the backend the test configured, set up
+    as cinder-volume sets it up (do_setup, check_for_setup_error, stats).
+    """
+    from cinder.volume import manager
+    volume_manager = manager.VolumeManager()
+    volume_manager.init_host(added_to_cluster=False, service_id=None)
+    test.assertTrue(volume_manager.driver.initialized,
+                    "the driver failed do_setup or check_for_setup_error")
+    return volume_manager

@@ -74,7 +74,7 @@ class NeedsCinder(base.TestCase):
             self.skip_or_fail(CINDER_MISSING)
 
 
-class CinderTestCase(_CinderBase):  # type: ignore[misc,valid-type]
+class CinderTestCase(_CinderBase):
     """Cinder's own unit-test base class, made to run from an installed
     Cinder and under pytest as well as stestr."""
 
@@ -93,13 +93,13 @@ class CinderTestCase(_CinderBase):  # type: ignore[misc,valid-type]
         super().setUp()
 
     def skip_or_fail(self, reason: str) -> None:
-        base.TestCase.skip_or_fail(self, reason)  # type: ignore[arg-type]
+        base.TestCase.skip_or_fail(self, reason)
 
     def require_root(self) -> None:
-        base.TestCase.require_root(self)  # type: ignore[arg-type]
+        base.TestCase.require_root(self)
 
     def require_tools(self, *tools: str) -> None:
-        base.TestCase.require_tools(self, *tools)  # type: ignore[arg-type]
+        base.TestCase.require_tools(self, *tools)
 
     def _common_cleanup(self) -> None:
         # Cinder's version also deletes every public instance attribute to

@@ -32,16 +32,11 @@ class ManagerTestMixin:
     kind: str
 
     def setUp(self) -> None:
-        super().setUp()  # type: ignore[misc]
+        super().setUp()
         from cinder import context
-        from cinder.volume import manager
         self.setup_backend()
         self.ctxt = context.get_admin_context()
-        self.manager = manager.VolumeManager()
-        self.manager.init_host(added_to_cluster=False, service_id=None)
-        self.assertTrue(self.manager.driver.initialized,
-                        "the driver failed do_setup or "
-                        "check_for_setup_error")
+        self.manager = backends.start_manager(self)
 
     def setup_backend(self) -> None:
         raise NotImplementedError
@@ -97,8 +92,9 @@ class ManagerTestMixin:
         self.assertEqual(size, volume.size)
         self.assert_managed(volume, ref)
         # The manager lists it as already managed, with the Cinder id.
-        managed = [v for v in self.list_volumes() if v.cinder_id]
-        self.assertEqual([volume.id], [v.cinder_id for v in managed])
+        managed = [v for v in self.list_volumes()
+                   if v.cinder_id == volume.id]
+        self.assertEqual(1, len(managed))
         self.assertFalse(managed[0].safe_to_manage)
 
         self.manager.delete_volume(self.ctxt, volume, unmanage_only=True)
