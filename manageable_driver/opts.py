@@ -44,7 +44,8 @@ common_opts = [
 
 
 def _option_groups() -> list[tuple[str, list[cfg.Opt]]]:
-    return [("backend", common_opts)]
+    from manageable_driver.drivers.lvm import options as lvm_options
+    return [("backend", common_opts), ("backend", lvm_options.lvm_opts)]
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
