@@ -33,8 +33,10 @@ from collections.abc import Sequence
 import decimal
 import functools
 import heapq
+import itertools
 import json
 import numbers
+import operator
 from typing import Any
 
 from manageable_driver import exception
@@ -189,36 +191,60 @@ def _check_marker(marker: Any) -> tuple[bool, Any]:
                    "not %s %r" % (type(marker).__name__, marker))
 
 
-def _column(entries: Sequence[dict[str, Any]], key: str) -> list[Any]:
-    """The reduced value of ``key`` for every entry."""
-    field = key
-    try:
-        values = [entry[field] for entry in entries]
-    except KeyError:
-        values = None
-    if values is None and key in KEY_ALIASES:
-        field = KEY_ALIASES[key]
+def _values(entries: Sequence[dict[str, Any]], key: str) -> list[Any]:
+    """The raw value of ``key`` in every entry, or InvalidInput."""
+    fields = [key]
+    if key in KEY_ALIASES:
+        fields.append(KEY_ALIASES[key])
+    for field in fields:
         try:
-            values = [entry[field] for entry in entries]
+            return list(map(operator.itemgetter(field), entries))
         except KeyError:
-            values = None
-    if values is None:
-        position = next(i for i, entry in enumerate(entries)
-                        if field not in entry)
-        raise _invalid("unknown sort key %r: entry %d has no such field"
-                       % (key, position))
-    return [_reduce(value) for value in values]
+            pass
+    position = next(i for i, entry in enumerate(entries)
+                    if fields[-1] not in entry)
+    raise _invalid("unknown sort key %r: entry %d has no such field"
+                   % (key, position))
+
+
+class _Column:
+    """The reduced values of one sort key, and how they can be ordered.
+
+    ``kind`` is ``number`` or ``str`` when plain C comparisons give
+    Cinder's order (MISSING aside), ``other`` when only the comparator
+    path can.
+    """
+
+    __slots__ = ("values", "kind", "has_missing", "desc")
+
+    def __init__(self, raw: list[Any], desc: bool) -> None:
+        self.desc = desc
+        types = set(map(type, raw))
+        if types == {dict} and set(map(len, raw)) == {1}:
+            # The common reference shape: one value per dict, unpacked in
+            # C instead of a call per entry.
+            raw = list(itertools.chain.from_iterable(
+                map(dict.values, raw)))
+            types = set(map(type, raw))
+        elif any(issubclass(kind, dict) for kind in types):
+            raw = [_reduce(value) for value in raw]
+            types = set(map(type, raw))
+        self.has_missing = type(None) in types or _Missing in types
+        if self.has_missing:
+            raw = [MISSING if value is None else value for value in raw]
+            types.discard(type(None))
+            types.discard(_Missing)
+        self.values = raw
+        self.kind = _kind(types, raw)
 
 
 _NUMBERS = frozenset((int, float, bool))
 
 
-def _kind(column: list[Any]) -> str:
+def _kind(types: set[type], values: list[Any]) -> str:
     """``number``, ``str`` or ``other`` (needs the comparator path)."""
-    types = set(map(type, column))
-    types.discard(_Missing)
     if types <= _NUMBERS:
-        if float in types and any(value != value for value in column
+        if float in types and any(value != value for value in values
                                   if type(value) is float):
             return "other"  # NaN: Cinder's answer depends on its sort
         return "number"
@@ -227,59 +253,60 @@ def _kind(column: list[Any]) -> str:
     return "other"
 
 
-def _number_parts(column: list[Any], negate: bool) -> list[list[Any]]:
-    has_missing = any(value is MISSING for value in column)
-    if not has_missing:
-        return [[-value for value in column] if negate else column]
+def _number_parts(column: _Column, negate: bool) -> list[list[Any]]:
+    values = column.values
+    if not column.has_missing:
+        return [list(map(operator.neg, values)) if negate else values]
     sign = -1 if negate else 1
-    flags = [sign if value is MISSING else 0 for value in column]
-    values = [0 if value is MISSING else sign * value for value in column]
+    flags = [sign if value is MISSING else 0 for value in values]
+    values = [0 if value is MISSING else sign * value for value in values]
     return [flags, values]
 
 
-def _str_parts(column: list[Any], negate: bool) -> list[list[Any]]:
+def _str_parts(column: _Column, negate: bool) -> list[list[Any]]:
+    values = column.values
     if negate:
         # A string cannot be negated: use its rank among the distinct
         # values, MISSING ranking last.
-        distinct = sorted({value for value in column if value is not MISSING})
+        distinct = sorted(set(values) - {MISSING})
         rank = {value: i for i, value in enumerate(distinct)}
         rank[MISSING] = len(distinct)
-        return [[-rank[value] for value in column]]
-    if not any(value is MISSING for value in column):
-        return [column]
-    flags = [1 if value is MISSING else 0 for value in column]
-    values = ["" if value is MISSING else value for value in column]
+        return [[-rank[value] for value in values]]
+    if not column.has_missing:
+        return [values]
+    flags = [1 if value is MISSING else 0 for value in values]
+    values = ["" if value is MISSING else value for value in values]
     return [flags, values]
 
 
-def _fast_order(columns: list[tuple[list[Any], str, bool]], count: int
-                ) -> tuple[list[tuple[Any, ...]], bool]:
-    """Decorated keys whose tuple order is the sort order.
+def _fast_order(columns: list[_Column], count: int
+                ) -> tuple[list[list[Any]], bool]:
+    """Columns whose zipped tuples order like the sort order.
 
-    Returns the keys and whether the page is the *largest* keys (the base
-    direction is descending, so that string columns need no ranking in
-    the common case).  The last item of each key encodes the input index
-    so that ties keep the input order.
+    Returns the columns and whether the page is the *largest* tuples (the
+    base direction is descending, so that string columns need no ranking
+    in the common case).  The last column encodes the input index so that
+    ties keep the input order.
     """
-    descending = next((desc for _col, kind, desc in columns
-                       if kind == "str"), False)
-    parts: list[list[Any]] = []
-    for column, kind, desc in columns:
-        negate = desc != descending
-        if kind == "number":
+    descending = next((column.desc for column in columns
+                       if column.kind == "str"), False)
+    parts: list[Any] = []
+    for column in columns:
+        negate = column.desc != descending
+        if column.kind == "number":
             parts.extend(_number_parts(column, negate))
         else:
             parts.extend(_str_parts(column, negate))
-    indexes = range(0, -count, -1) if descending else range(count)
-    return list(zip(*parts, indexes, strict=True)), descending
+    parts.append(range(0, -count, -1) if descending else range(count))
+    return parts, descending
 
 
-def _cinder_cmp(columns: list[tuple[list[Any], str, bool]]
-                ) -> Callable[[int, int], int]:
+def _cinder_cmp(columns: list[_Column]) -> Callable[[int, int], int]:
     """Cinder's comparator over entry indexes, made total."""
     def compare(left: int, right: int) -> int:
-        for column, _kind, desc in columns:
-            lval, rval = column[left], column[right]
+        for column in columns:
+            lval, rval = column.values[left], column.values[right]
+            desc = column.desc
             if lval is MISSING or rval is MISSING:
                 if lval is rval:
                     continue
@@ -300,6 +327,21 @@ def _cinder_cmp(columns: list[tuple[list[Any], str, bool]]
             return -1 if before else 1
         return 0
     return compare
+
+
+def _marker_positions(entries: Sequence[dict[str, Any]],
+                      reference: Any) -> list[int]:
+    """Indexes of the entries whose reference equals ``reference``.
+
+    One pass, in C: an entry without a reference matches nothing.
+    """
+    found = map(dict.get, entries, itertools.repeat(MARKER_KEY),
+                itertools.repeat(MISSING))
+    matches = map(operator.eq, found, itertools.repeat(reference))
+    positions = list(itertools.compress(range(len(entries)), matches))
+    if not positions:
+        raise _invalid("marker not found: %s" % (reference,))
+    return positions
 
 
 def paginate(entries: Sequence[dict[str, Any]], marker: Any, limit: Any,
@@ -336,28 +378,23 @@ def paginate(entries: Sequence[dict[str, Any]], marker: Any, limit: Any,
     skip = _check_count("offset", offset) or 0
     has_marker, reference = _check_marker(marker)
 
-    columns = []
-    for key, desc in pairs:
-        column = _column(entries, key)
-        columns.append((column, _kind(column), desc))
-
-    count = len(entries)
-    if any(kind == "other" for _col, kind, _desc in columns):
+    columns = [_Column(_values(entries, key), desc) for key, desc in pairs]
+    if any(column.kind == "other" for column in columns):
         return _paginate_by_comparator(entries, columns, has_marker,
                                        reference, page_size, skip)
 
-    keys, descending = _fast_order(columns, count)
-    candidates: Any = keys
+    parts, descending = _fast_order(columns, len(entries))
+    # The tuples are made as the heap consumes them; most are dropped at
+    # once, so they are never all alive together.
+    candidates: Any = zip(*parts, strict=True)
     if has_marker:
-        matches = [keys[i] for i, entry in enumerate(entries)
-                   if entry.get(MARKER_KEY, MISSING) == reference]
-        if not matches:
-            raise _invalid("marker not found: %s" % (reference,))
+        matches = [tuple(part[i] for part in parts)
+                   for i in _marker_positions(entries, reference)]
         if descending:
             # The page is the largest keys: after the marker means smaller.
-            candidates = filter(max(matches).__gt__, keys)
+            candidates = filter(max(matches).__gt__, candidates)
         else:
-            candidates = filter(min(matches).__lt__, keys)
+            candidates = filter(min(matches).__lt__, candidates)
     select = heapq.nlargest if descending else heapq.nsmallest
     if page_size is None:
         page = sorted(candidates, reverse=descending)[skip:]
@@ -368,7 +405,7 @@ def paginate(entries: Sequence[dict[str, Any]], marker: Any, limit: Any,
 
 
 def _paginate_by_comparator(entries: Sequence[dict[str, Any]],
-                            columns: list[tuple[list[Any], str, bool]],
+                            columns: list[_Column],
                             has_marker: bool, reference: Any,
                             page_size: int | None,
                             skip: int) -> list[dict[str, Any]]:
@@ -381,11 +418,8 @@ def _paginate_by_comparator(entries: Sequence[dict[str, Any]],
                    key=functools.cmp_to_key(_cinder_cmp(columns)))
     start = 0
     if has_marker:
-        position = next((n for n, i in enumerate(order)
-                         if entries[i].get(MARKER_KEY) == reference), None)
-        if position is None:
-            raise _invalid("marker not found: %s" % (reference,))
-        start = position + 1
+        matches = set(_marker_positions(entries, reference))
+        start = next(n for n, i in enumerate(order) if i in matches) + 1
     start += skip
     stop = None if page_size is None else start + page_size
     return [entries[i] for i in order[start:stop]]
