@@ -574,7 +574,8 @@ class FileDriver(listing.ManageableListingMixin,
                 existing_ref=existing_ref,
                 reason="cannot resolve the backing file name %s of %s: %s"
                        % (stored, user.path, exc.strerror))
-        if (os.path.basename(stored) != image.name
+        # After an interrupted call the user may already name the new one.
+        if (os.path.basename(stored) not in (image.name, new_name)
                 or (st.st_dev, st.st_ino) != (here.st_dev, here.st_ino)):
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
@@ -602,7 +603,7 @@ class FileDriver(listing.ManageableListingMixin,
             references.object_name(snapshot, "snapshot"), "snapshot")
         with self._open_parent(location, existing_ref) as parent_fd:
             image, user, _f = self._snapshot_parts(
-                snapshot, existing_ref, location, parent_fd, None)
+                snapshot, existing_ref, location, parent_fd, new_name)
             with self._locked(location, [image.key, user.key]):
                 image, user, finishing = self._snapshot_parts(
                     snapshot, existing_ref, location, parent_fd, new_name)

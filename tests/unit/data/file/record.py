@@ -62,12 +62,12 @@ IMAGES = {
 }
 
 
-def qemu_img(*args):
+def qemu_img(*args, cwd=None):
     # LUKS key derivation times itself with getrusage, which is too coarse
     # on some VMs ("Unable to get accurate CPU usage"): retry then.
     for _ in range(20):
         proc = subprocess.run(["qemu-img", *args], capture_output=True,
-                              text=True, check=False)
+                              text=True, check=False, cwd=cwd)
         if proc.returncode == 0:
             return proc.stdout
         if "accurate CPU usage" not in proc.stderr:
@@ -79,8 +79,10 @@ def main(out):
     with tempfile.TemporaryDirectory() as tmp:
         for name, args in IMAGES.items():
             path = os.path.join(tmp, name)
+            # In tmp: qemu-img creates a relative data_file in its
+            # working directory.
             qemu_img("create", "-q", *[path if a == "@" else a
-                                       for a in args])
+                                       for a in args], cwd=tmp)
         qemu_img("snapshot", "-c", "snap1", os.path.join(tmp, "v3.qcow2"))
         qemu_img("bitmap", "--add", os.path.join(tmp, "odd-size.qcow2"),
                  "bitmap0")
