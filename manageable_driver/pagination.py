@@ -335,8 +335,13 @@ def _marker_positions(entries: Sequence[dict[str, Any]],
 
     One pass, in C: an entry without a reference matches nothing.
     """
-    found = map(dict.get, entries, itertools.repeat(MARKER_KEY),
-                itertools.repeat(MISSING))
+    try:
+        found: Any = list(map(dict.get, entries,
+                              itertools.repeat(MARKER_KEY),
+                              itertools.repeat(MISSING)))
+    except TypeError:
+        # Some entry is a mapping but not a dict.
+        found = [entry.get(MARKER_KEY, MISSING) for entry in entries]
     matches = map(operator.eq, found, itertools.repeat(reference))
     positions = list(itertools.compress(range(len(entries)), matches))
     if not positions:
@@ -383,6 +388,10 @@ def paginate(entries: Sequence[dict[str, Any]], marker: Any, limit: Any,
         return _paginate_by_comparator(entries, columns, has_marker,
                                        reference, page_size, skip)
 
+    if page_size == 0:
+        if has_marker:
+            _marker_positions(entries, reference)  # Cinder checks it too
+        return []
     parts, descending = _fast_order(columns, len(entries))
     # The tuples are made as the heap consumes them; most are dropped at
     # once, so they are never all alive together.

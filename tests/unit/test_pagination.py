@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import collections
 import decimal
 import json
 
@@ -246,6 +247,13 @@ class SemanticsTest(base.TestCase):
         page = pagination.paginate(entries, None, None, None,
                                    ["identifier"], ["asc"])
         self.assertEqual(["b", "a"], names(page))
+
+    def test_entries_may_be_other_mappings(self):
+        entries = [collections.UserDict(entry(n, s))
+                   for n, s in (("b", 1), ("a", 2), ("c", 2))]
+        page = pagination.paginate(entries, {"source-name": "b"}, 5, 0,
+                                   ["size", "reference"], ["asc", "asc"])
+        self.assertEqual([entries[1], entries[2]], page)
 
     def test_result_is_a_new_list_of_the_same_dicts(self):
         entries = [entry("b", 2), entry("a", 1)]
