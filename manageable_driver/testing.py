@@ -202,11 +202,21 @@ class _ConformanceBase(_TestCase):
         """Return the name of the ``index``-th test object of ``kind``."""
         return "mdconf-%s-%d" % (kind, index)
 
-    def make_cinder_object(self, driver: Any, kind: str,
-                           cinder_id: str) -> CinderObject:
+    def make_cinder_object(self, driver: Any, kind: str, cinder_id: str,
+                           entry: dict[str, Any] | None = None
+                           ) -> CinderObject:
         """Return the Cinder volume or snapshot a manage call is given.
 
-        Override to add the fields your driver reads.
+        A snapshot's ``volume`` is a new Cinder volume. Override to add the
+        fields your driver reads: a driver that checks that a snapshot
+        belongs to the snapshot's volume makes ``volume`` match the
+        entry's ``source_reference``.
+
+        :param driver: the driver under test.
+        :param kind: ``volume`` or ``snapshot``.
+        :param cinder_id: the id of the object.
+        :param entry: the listed entry about to be managed; None when the
+            reference is deliberately invalid.
         """
         obj = CinderObject(id=cinder_id,
                            name=self._template(driver, kind) % cinder_id,
@@ -246,8 +256,10 @@ class _ConformanceBase(_TestCase):
     def _unmanage(self, driver: Any, kind: str, obj: Any) -> Any:
         return getattr(driver, _METHODS[kind][3])(obj)
 
-    def _new_object(self, driver: Any, kind: str) -> CinderObject:
-        return self.make_cinder_object(driver, kind, str(uuid.uuid4()))
+    def _new_object(self, driver: Any, kind: str,
+                    entry: dict[str, Any] | None = None) -> CinderObject:
+        return self.make_cinder_object(driver, kind, str(uuid.uuid4()),
+                                       entry)
 
     # The checks, one per test method of each kind.
 
@@ -285,7 +297,7 @@ class _ConformanceBase(_TestCase):
         managed: list[CinderObject] = []
         for entry in self._list(driver, kind):
             before = self._list(driver, kind, managed)
-            obj = self._new_object(driver, kind)
+            obj = self._new_object(driver, kind, entry)
             ref = entry["reference"]
             if not entry["safe_to_manage"]:
                 self.assertRaises(REFUSALS, self._manage, driver, kind, obj,
@@ -308,7 +320,7 @@ class _ConformanceBase(_TestCase):
                            ) -> tuple[CinderObject, dict[str, Any]]:
         entry = next(e for e in self._list(driver, kind)
                      if e["safe_to_manage"])
-        obj = self._new_object(driver, kind)
+        obj = self._new_object(driver, kind, entry)
         self._manage(driver, kind, obj, entry["reference"])
         return obj, entry
 
@@ -319,7 +331,8 @@ class _ConformanceBase(_TestCase):
         listed = self._list(driver, kind, [obj])
         ours, = [e for e in listed if e["cinder_id"] == obj["id"]]
         self.assertRaises(REFUSALS, self._manage, driver, kind,
-                          self._new_object(driver, kind), ours["reference"])
+                          self._new_object(driver, kind, ours),
+                          ours["reference"])
         self.assertEqual(listed, self._list(driver, kind, [obj]))
         self._unmanage(driver, kind, obj)
         released = self._list(driver, kind)
@@ -331,9 +344,10 @@ class _ConformanceBase(_TestCase):
     def _check_one_winner(self, kind: str) -> None:
         self._populate(kind)
         drivers = [self.make_driver(), self.make_driver()]
-        ref = next(e for e in self._list(drivers[0], kind)
-                   if e["safe_to_manage"])["reference"]
-        objs = [self._new_object(d, kind) for d in drivers]
+        entry = next(e for e in self._list(drivers[0], kind)
+                     if e["safe_to_manage"])
+        ref = entry["reference"]
+        objs = [self._new_object(d, kind, entry) for d in drivers]
         barrier = threading.Barrier(len(drivers))
         outcomes: list[BaseException | None] = [None] * len(drivers)
 

@@ -17,6 +17,7 @@ class is all it takes to get the library's conformance checks.
 """
 
 import contextlib
+import doctest
 import json
 import os
 import time
@@ -289,3 +290,19 @@ class CheckEntryTest(base.TestCase):
                 self.assertIn(words, problems[0])
         self.assertIn("source_reference",
                       testing.check_entry(good, "snapshot")[0])
+
+
+class DocExamplesTest(base.TestCase):
+    """The interactive examples of the documentation are real output."""
+
+    def test_doc_examples_run(self):
+        top = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        for page in ("pagination.rst", "writing-a-backend.rst"):
+            with self.subTest(page=page):
+                result = doctest.testfile(
+                    os.path.join(top, "doc", "source", page),
+                    module_relative=False, verbose=False,
+                    optionflags=doctest.ELLIPSIS)
+                self.assertGreater(result.attempted, 0)
+                self.assertEqual(0, result.failed)
