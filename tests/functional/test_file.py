@@ -266,6 +266,39 @@ class ManageTest(FileTestCase):
         self.assertEqual(2, len(info(self.path("volume-1"),
                                      "--backing-chain")))
 
+    def test_snapshot_of_a_running_volume_is_refused(self):
+        self.create("base.qcow2", IMAGES["base.qcow2"][0])
+        self.create("volume-1", ["-f", "qcow2", "-b", "base.qcow2", "-F",
+                                 "qcow2", "@"])
+        self.hold("volume-1")
+        exc = self.assertRaises(
+            exception.ManageExistingInvalidReference,
+            self.driver.manage_existing_snapshot,
+            {"name": "snapshot-1", "volume": {"name": "volume-1"}},
+            {"source-name": self.path("base.qcow2")})
+        # qemu locks the backing file of an image it runs too.
+        self.assertIn("not safe to manage: locked", str(exc))
+        self.assertEqual(["base.qcow2", "volume-1"],
+                         sorted(os.listdir(self.dir)))
+
+    def test_failed_rebase_leaves_the_old_name(self):
+        self.create("base.qcow2", IMAGES["base.qcow2"][0])
+        self.create("volume-1", ["-f", "qcow2", "-b", "base.qcow2", "-F",
+                                 "qcow2", "@"])
+        # A qemu-img that cannot run makes the rebase step fail for real;
+        # the confirming qemu-img info before it would fail first, and
+        # anything that makes it fail also fails the checks, so only that
+        # step is skipped here.
+        self.driver.qemu_img.qemu_img = self.path("no-such-qemu-img")
+        self.driver._confirm = lambda image, ref: None
+        self.assertRaises(exception.CommandFailed,
+                          self.driver.manage_existing_snapshot,
+                          {"name": "snapshot-1"},
+                          {"source-name": self.path("base.qcow2")})
+        self.assertEqual(["base.qcow2", "volume-1"],
+                         sorted(os.listdir(self.dir)))
+        self.assertEqual(1, os.stat(self.path("base.qcow2")).st_nlink)
+
     def test_concurrent_manage_one_wins(self):
         self.create("raw.img", IMAGES["raw.img"][0])
         children = [self.child(["manage", "volume-%d" % i])

@@ -548,6 +548,12 @@ class FileDriver(listing.ManageableListingMixin,
         record = snapshot_record(image, inventory, allow_links=finishing)
         self.ensure_safe(record, existing_ref, "snapshot")
         top, _ambiguous = chain_top(image, inventory)
+        if users[0].in_use is not None:
+            # Its header is rewritten: a running qemu must not hold it.
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref,
+                reason="not safe to manage: %s, whose backing file it is, "
+                       "is in use: %s" % (users[0].path, users[0].in_use))
         volume_name = references.field(
             references.field(snapshot, "volume"), "name")
         if volume_name and volume_name != top.name:
@@ -619,8 +625,14 @@ class FileDriver(listing.ManageableListingMixin,
                         raise self._rename_error(exc, location, new_name)
                     self._step("linked")
                 assert image.header is not None
-                self.qemu_img.rebase_unsafe(user.path, backing,
-                                            image.header.format)
+                try:
+                    self.qemu_img.rebase_unsafe(user.path, backing,
+                                                image.header.format)
+                except exception.CommandFailed:
+                    if not finishing:
+                        # Undo our link: the old name still works.
+                        os.unlink(new_name, dir_fd=parent_fd)
+                    raise
                 self._step("rebased")
                 os.unlink(image.name, dir_fd=parent_fd)
                 self._step("unlinked")
