@@ -13,7 +13,8 @@
 """Time of :func:`manageable_driver.pagination.paginate` against Cinder's.
 
 Run: ``python3 benchmarks/pagination.py [--entries 100000] [--large
-1000000]``.
+1000000]``; with ``.tox/compat/bin/python`` (where ``import cinder``
+works) the baseline is Cinder's own function.
 
 Entries look like a driver's (random sizes, references such as
 ``{'source-name': 'lv-000123'}``, in random order).  For one page of 50,
