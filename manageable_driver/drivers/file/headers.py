@@ -59,6 +59,8 @@ MAX_BACKING_NAME = 1023
 # qemu writes them right after it, so more means a hostile or broken image
 # and the image is refused rather than read further.
 MAX_EXTENSIONS_SIZE = 64 * 1024
+# Extensions are read in chunks of this size, up to their end marker.
+EXT_CHUNK = 4096
 # Longest external data file name accepted (qemu bounds it by the cluster).
 MAX_DATA_FILE_NAME = 4096
 V2_HEADER_LENGTH = 72
@@ -305,27 +307,40 @@ def _parse_qcow2(read: _Bounded, head: bytes, file_size: int) -> ImageHeader:
 
 def _read_extensions(read: _Bounded, head: bytes, start: int,
                      end: int) -> list[tuple[int, bytes]] | str:
-    """Return the (type, data) header extensions, or what is wrong."""
-    if end - start > MAX_EXTENSIONS_SIZE:
+    """Return the (type, data) header extensions, or what is wrong.
+
+    Reads in small chunks as far as the end marker only: over NFS, a whole
+    first cluster per image would cost 64 KiB of reads per file.
+    """
+    limited = end - start > MAX_EXTENSIONS_SIZE
+    if limited:
         end = start + MAX_EXTENSIONS_SIZE
-        limited = True
-    else:
-        limited = False
     if start >= end:
         # Nothing fits between header and backing name: no extensions.
         return []
-    if end <= len(head):
-        area = head[start:end]
-    else:
-        area = head[start:] + read(len(head), end - len(head))
+    area = bytearray(head[start:end])
+    loaded = start + len(area)
+
+    def need(count: int) -> bool:
+        """Make ``count`` bytes of the area available; False past end."""
+        nonlocal loaded
+        while len(area) < count and loaded < end:
+            chunk = read(loaded, min(max(count - len(area), EXT_CHUNK),
+                                     end - loaded))
+            if not chunk:
+                break
+            area.extend(chunk)
+            loaded += len(chunk)
+        return len(area) >= count
+
     found: list[tuple[int, bytes]] = []
     pos = 0
     while True:
-        if pos + _EXT_HEADER.size > len(area):
+        if not need(pos + _EXT_HEADER.size):
             if limited:
                 return ("qcow2 header extensions exceed %d bytes"
                         % MAX_EXTENSIONS_SIZE)
-            if len(area) < end - start:
+            if loaded < end:
                 return "truncated qcow2 header extensions"
             # qemu stops silently at the end of the area too.
             return found
@@ -333,7 +348,7 @@ def _read_extensions(read: _Bounded, head: bytes, start: int,
         pos += _EXT_HEADER.size
         if ext_type == EXT_END:
             return found
-        if length > len(area) - pos:
+        if length > end - start - pos or not need(pos + length):
             return "corrupt qcow2 header extension 0x%08x" % ext_type
-        found.append((ext_type, area[pos:pos + length]))
+        found.append((ext_type, bytes(area[pos:pos + length])))
         pos += (length + 7) & ~7
