@@ -441,7 +441,8 @@ class SnapshotConformanceMixin(_ConformanceBase):
         :param name: a new name, as for ``create_volume_object``.
         :param size_bytes: the snapshot's size.
         :param volume_name: the name of a volume made with
-            ``create_volume_object``, which the snapshot is taken of.
+            ``create_volume_object`` for this snapshot alone, which the
+            snapshot is taken of.
         """
         raise NotImplementedError("define create_snapshot_object() in %s"
                                   % type(self).__name__)
@@ -456,9 +457,11 @@ class SnapshotConformanceMixin(_ConformanceBase):
     def _populate(self, kind: str) -> tuple[int, int]:
         if kind != "snapshot":
             return super()._populate(kind)
-        source = self.conformance_name("origin", 0)
-        self.create_volume_object(source, max(self.conformance_sizes))
+        # One volume per snapshot: a backend where a volume's snapshots
+        # form a chain may list only one of them as safe.
         for index, size in enumerate(self.conformance_sizes):
+            source = self.conformance_name("origin", index)
+            self.create_volume_object(source, size)
             self.create_snapshot_object(self.conformance_name(kind, index),
                                         size, source)
         return (len(self.conformance_sizes),
