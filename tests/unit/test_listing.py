@@ -127,8 +127,9 @@ class VerdictTest(base.TestCase):
     def test_managed_by_template_of_id(self):
         backend = InMemoryBackend([vol("volume-" + VOL_ID), vol("free")])
         entries = page(backend, [{"id": VOL_ID}])
+        # Sorted by reference: "free" before "volume-...".
         self.assertEqual(
-            [(False, "already managed", VOL_ID), (True, None, None)],
+            [(True, None, None), (False, "already managed", VOL_ID)],
             [(e["safe_to_manage"], e["reason_not_safe"], e["cinder_id"])
              for e in entries])
 
