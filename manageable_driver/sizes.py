@@ -14,6 +14,8 @@
 
 from oslo_utils import units
 
+Gi: int = units.Gi
+
 
 def bytes_to_gib_ceil(size_bytes: int) -> int:
     """Return ``size_bytes`` in GiB, rounded up to the next whole GiB.
@@ -29,4 +31,4 @@ def bytes_to_gib_ceil(size_bytes: int) -> int:
                          % (size_bytes,))
     if size_bytes < 0:
         raise ValueError("size must not be negative, got %d" % size_bytes)
-    return -(-size_bytes // units.Gi)
+    return -(-size_bytes // Gi)

@@ -54,20 +54,24 @@ class UsageError(Exception):
     """Bad command-line input; printed as one line, exit 2."""
 
 
-def parse_sort(text: str | None) -> tuple[list[str] | None, list[str] | None]:
-    """Split ``key[:dir][,key[:dir]]`` as ``cinder manageable-list --sort``.
+def parse_sort(text: str | None) -> tuple[list[str], list[str]]:
+    """Split ``key[:dir][,key[:dir]]`` as Cinder's API splits ``--sort``.
+
+    As in Cinder's ``get_sort_params``, a key without a direction is
+    sorted ``desc``, and no ``--sort`` at all means ``reference:desc``,
+    so the CLI lists in the order ``cinder manageable-list`` does.
 
     :raises UsageError: an empty key.
     """
     if not text:
-        return None, None
+        return ["reference"], ["desc"]
     keys, dirs = [], []
     for item in text.split(","):
-        key, _sep, direction = item.strip().partition(":")
-        if not key:
+        key, _sep, direction = item.partition(":")
+        if not key.strip():
             raise UsageError("--sort: empty sort key in %r" % text)
-        keys.append(key)
-        dirs.append(direction or "asc")
+        keys.append(key.strip())
+        dirs.append(direction.strip() or "desc")
     return keys, dirs
 
 

@@ -52,7 +52,7 @@ def table(entries: Sequence[dict[str, Any]]) -> str:
     lines = [rule]
     for number, row in enumerate(rows):
         lines.append("| " + " | ".join(
-            cell.ljust(width) for cell, width in zip(row, widths)) + " |")
+            cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |")
         if number == 0:
             lines.append(rule)
     lines.append(rule)

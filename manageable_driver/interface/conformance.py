@@ -32,7 +32,8 @@ _VARIADIC = (inspect.Parameter.VAR_POSITIONAL,
 
 
 def _interface_methods(interface: type) -> list[str]:
-    names = getattr(interface, "__abstractmethods__", frozenset())
+    names: frozenset[str] = getattr(interface, "__abstractmethods__",
+                                    frozenset())
     return sorted(names)
 
 

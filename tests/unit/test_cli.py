@@ -34,9 +34,10 @@ def run_cli(*argv):
 class ParseTest(base.TestCase):
 
     def test_sort(self):
-        self.assertEqual((None, None), cli.parse_sort(None))
-        self.assertEqual((["size", "reference"], ["desc", "asc"]),
-                         cli.parse_sort("size:desc, reference"))
+        # Cinder's API: no --sort is reference:desc, a bare key is desc.
+        self.assertEqual((["reference"], ["desc"]), cli.parse_sort(None))
+        self.assertEqual((["size", "reference"], ["asc", "desc"]),
+                         cli.parse_sort("size:asc, reference"))
         self.assertRaises(cli.UsageError, cli.parse_sort, "size,,")
 
     def test_reference(self):
