@@ -51,8 +51,9 @@ def table(entries: Sequence[dict[str, Any]]) -> str:
     rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     lines = [rule]
     for number, row in enumerate(rows):
-        lines.append("| " + " | ".join(
-            cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |")
+        cells = [cell.ljust(width)
+                 for cell, width in zip(row, widths, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
         if number == 0:
             lines.append(rule)
     lines.append(rule)
