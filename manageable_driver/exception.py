@@ -108,3 +108,11 @@ class CommandFailed(VolumeBackendAPIException):
 class LockTimeout(VolumeBackendAPIException):
     message = ("Bad or unexpected response from the storage volume "
                "backend API: could not lock %(name)s within %(timeout)s s")
+
+
+class CoordinationError(VolumeBackendAPIException):
+    """The coordination backend of a cluster-safe lock could not be used."""
+
+    message = ("Bad or unexpected response from the storage volume "
+               "backend API: coordination backend %(url)s failed while "
+               "locking %(name)s: %(reason)s")

@@ -40,6 +40,28 @@ common_opts = [
                     "serialise manage and unmanage on this host. Every "
                     "process that manages objects of the same backend must "
                     "use the same directory."),
+    cfg.FloatOpt("manageable_lock_timeout",
+                 default=60.0,
+                 min=0.0,
+                 help="Seconds a manage or unmanage waits for the lock of "
+                      "its backend object before it fails with an error and "
+                      "changes nothing. Applies to the host-local lock and "
+                      "to the coordination backend's lock alike. 0 tries "
+                      "once without waiting."),
+    cfg.StrOpt("coordination_backend_url",
+               secret=True,
+               help="tooz coordination backend URL (same meaning as "
+                    "Cinder's [coordination] backend_url), e.g. "
+                    "redis://HOST:6379?timeout=30. When set, manage and "
+                    "unmanage lock each backend object through it, so that "
+                    "one host of an active-active cluster at a time changes "
+                    "an object; needs the 'cluster' extra (pip install "
+                    "manageable-driver[cluster]). When unset, the lock is "
+                    "a file lock in manageable_lock_path, which serialises "
+                    "only the processes of one host. For the redis driver "
+                    "the URL's timeout (or lock_timeout) is the lock's "
+                    "lifetime in seconds: a holder that dies releases it "
+                    "that long after its last heartbeat."),
 ]
 
 

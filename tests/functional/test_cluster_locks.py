@@ -1,0 +1,263 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Cluster-safe locks through tooz on a real Redis server.
+
+Each "host" is a separate Python process with its own lock directory, so
+host-local file locks cannot see each other; only the coordination backend
+can serialise them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import fixtures
+from oslo_config import cfg
+
+from manageable_driver import configuration
+from manageable_driver import exception
+from manageable_driver import locks
+from manageable_driver import opts
+from tests import base
+from tests.functional import redis_fixture
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+# Lock lifetime on Redis (the URL's timeout): how long a dead holder keeps
+# an object locked after its last heartbeat.
+LOCK_TTL = 2
+
+# One "host": waits for the go file, then claims the object under the lock
+# unless a claim exists (check, pause, claim: the window a race needs).
+HOST = r"""
+import json, os, sys, time
+import fixtures
+from oslo_config import cfg
+from manageable_driver import configuration, exception, locks, opts
+
+(url, lock_path, state, host, hold, go) = sys.argv[1:7]
+conf = cfg.ConfigOpts()
+backend = configuration.prepare(conf, opts.common_opts)
+conf.set_override("manageable_lock_path", lock_path)
+conf.set_override("manageable_lock_timeout", 60)
+if url:
+    conf.set_override("coordination_backend_url", url)
+open(os.path.join(state, "ready-" + host), "w").close()
+while not os.path.exists(go):
+    time.sleep(0.01)
+claim = os.path.join(state, "claim")
+try:
+    with locks.get_provider(backend).lock("vg0", "lv-uuid-1"):
+        if os.path.exists(claim):
+            result = "already"
+        else:
+            time.sleep(float(hold))
+            with open(claim, "a") as f:
+                f.write(host + "\n")
+            result = "won"
+except exception.ManageableDriverException as exc:
+    result = type(exc).__name__
+print(json.dumps({"host": host, "result": result}))
+"""
+
+# A host that takes the lock, says so, and holds it until killed.
+HOLDER = r"""
+import os, sys, time
+import fixtures
+from oslo_config import cfg
+from manageable_driver import configuration, locks, opts
+
+url, held = sys.argv[1:3]
+conf = cfg.ConfigOpts()
+backend = configuration.prepare(conf, opts.common_opts)
+conf.set_override("coordination_backend_url", url)
+with locks.get_provider(backend).lock("vg0", "lv-uuid-1"):
+    open(held, "w").close()
+    time.sleep(3600)
+"""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [TOP] + [p for p in [env.get("PYTHONPATH")] if p])
+    return env
+
+
+class ClusterLockTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.require_tools("redis-server")
+        try:
+            import redis  # noqa: F401
+            import tooz  # noqa: F401
+        except ImportError as exc:
+            self.skip_or_fail("the 'cluster' extra is not installed (%s)"
+                              % exc)
+        self.redis = self.useFixture(redis_fixture.RedisServer())
+        self.url = self.redis.url(timeout=LOCK_TTL)
+        # Coordinators of this process must not outlive the test's Redis.
+        self.addCleanup(locks.stop_coordinators)
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def _backend(self, url=None, lock_path=None, timeout=60.0):
+        conf = cfg.ConfigOpts()
+        backend = configuration.prepare(conf, opts.common_opts)
+        conf.set_override("manageable_lock_path",
+                          lock_path or os.path.join(self.tmp, "locks"))
+        conf.set_override("manageable_lock_timeout", timeout)
+        if url:
+            conf.set_override("coordination_backend_url", url)
+        return backend
+
+    def _race(self, url, hosts=4, hold=1.0):
+        """Start ``hosts`` processes together; return their results."""
+        state = os.path.join(self.tmp, "state")
+        os.mkdir(state)
+        go = os.path.join(state, "go")
+        procs = []
+        for n in range(hosts):
+            lock_path = os.path.join(self.tmp, "host%d" % n)
+            procs.append(subprocess.Popen(
+                [sys.executable, "-c", HOST, url, lock_path, state,
+                 "host%d" % n, str(hold), go],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=_env(), cwd=TOP))
+        for proc in procs:
+            self.addCleanup(proc.kill)
+        deadline = time.monotonic() + 60
+        while len([f for f in os.listdir(state)
+                   if f.startswith("ready-")]) < hosts:
+            self.assertLess(time.monotonic(), deadline, "hosts not ready")
+            time.sleep(0.02)
+        open(go, "w").close()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            self.assertEqual(0, proc.returncode, err.decode())
+            results.append(json.loads(out.decode().splitlines()[-1]))
+        with open(os.path.join(state, "claim")) as f:
+            claims = f.read().split()
+        return results, claims
+
+    def test_race_through_redis_has_one_winner(self):
+        results, claims = self._race(self.url)
+        winners = [r["host"] for r in results if r["result"] == "won"]
+        self.assertEqual(1, len(winners), results)
+        self.assertEqual(winners, claims)
+        self.assertEqual(
+            3, len([r for r in results if r["result"] == "already"]),
+            results)
+
+    def test_race_with_host_local_locks_has_several_winners(self):
+        # The problem the coordination backend solves: each host's file
+        # lock lives in its own directory and excludes nobody else.
+        results, claims = self._race("")
+        winners = [r["host"] for r in results if r["result"] == "won"]
+        self.assertGreater(len(winners), 1, results)
+        self.assertEqual(sorted(winners), sorted(claims))
+
+    def _start_holder(self):
+        held = os.path.join(self.tmp, "held")
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, self.url, held],
+            stderr=subprocess.PIPE, env=_env(), cwd=TOP)
+        self.addCleanup(holder.kill)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(held):
+            self.assertIsNone(holder.poll(), "holder exited early")
+            self.assertLess(time.monotonic(), deadline, "holder not ready")
+            time.sleep(0.02)
+        return holder
+
+    def test_killed_holder_loses_the_lock_when_its_session_expires(self):
+        holder = self._start_holder()
+        # Longer than the lock's lifetime: the holder's heartbeat keeps it.
+        time.sleep(LOCK_TTL * 1.5)
+        provider = locks.get_provider(self._backend(self.url, timeout=0.5))
+        ran = []
+        exc = self.assertRaises(exception.LockTimeout,
+                                provider.lock("vg0", "lv-uuid-1").__enter__)
+        self.assertEqual(0.5, exc.kwargs["timeout"])
+        self.assertIn("lv-uuid-1", str(exc))
+
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        # Waits at most three lifetimes; the lock expires after one.
+        patient = locks.get_provider(
+            self._backend(self.url, timeout=LOCK_TTL * 3))
+        with patient.lock("vg0", "lv-uuid-1"):
+            ran.append(True)
+        self.assertEqual([True], ran)
+
+    def test_lock_timeout_changes_nothing(self):
+        self._start_holder()
+        provider = locks.get_provider(self._backend(self.url, timeout=0.2))
+        ran = []
+
+        def manage():
+            with provider.lock("vg0", "lv-uuid-1"):
+                ran.append(True)
+
+        self.assertRaises(exception.LockTimeout, manage)
+        self.assertEqual([], ran)
+        # Other objects are not blocked by the held one.
+        with provider.lock("vg0", "lv-uuid-2"):
+            ran.append(True)
+        self.assertEqual([True], ran)
+
+    def test_redis_stopped_mid_run_fails_cleanly(self):
+        provider = locks.get_provider(self._backend(self.url, timeout=1))
+        ran = []
+        with provider.lock("vg0", "lv-uuid-1"):
+            ran.append("first")
+
+        self.redis.stop()
+
+        def manage():
+            with provider.lock("vg0", "lv-uuid-1"):
+                ran.append("second")
+
+        exc = self.assertRaises(exception.CoordinationError, manage)
+        self.assertIsInstance(exc, exception.VolumeBackendAPIException)
+        self.assertIn("127.0.0.1:%d" % self.redis.port, str(exc))
+        self.assertIn("lv-uuid-1", str(exc))
+        self.assertEqual(["first"], ran)
+
+        # A process whose coordinator never started fails the same way.
+        locks.stop_coordinators()
+        fresh = locks.get_provider(self._backend(self.url, timeout=1))
+        self.assertRaises(exception.CoordinationError,
+                          fresh.lock("vg0", "lv-uuid-1").__enter__)
+
+        # Back in business once Redis is.
+        self.redis.start()
+        with fresh.lock("vg0", "lv-uuid-1"):
+            ran.append("third")
+        self.assertEqual(["first", "third"], ran)
+
+    def test_redis_lost_while_held_does_not_fail_the_done_work(self):
+        provider = locks.get_provider(self._backend(self.url))
+        ran = []
+        with provider.lock("vg0", "lv-uuid-1"):
+            self.redis.stop()
+            ran.append(True)
+        # The release failure is logged; the change was already made.
+        self.assertEqual([True], ran)
