@@ -23,6 +23,7 @@ import argparse
 from collections.abc import Sequence
 import importlib
 import json
+import logging as std_logging
 import os
 import sys
 from typing import Any
@@ -118,6 +119,9 @@ def _backend_parser() -> argparse.ArgumentParser:
                             "cinder.conf, as Cinder would")
     group.add_argument("--backend", metavar="NAME",
                        help="backend section of --config-file")
+    group.add_argument("--lock-path", metavar="DIR",
+                       help="directory of the per-object manage locks "
+                            "(manageable_lock_path)")
     group.add_argument("--debug", action="store_true",
                        help="log debug messages to stderr")
     return backend
@@ -167,6 +171,11 @@ def _add_command_arguments(command: str,
                           help="source-name, or a JSON reference")
     leaf.add_argument("--id", dest="cinder_id", required=command != "size",
                       help="the Cinder id of the volume or snapshot")
+    if command == "manage" and leaf.prog.endswith(" snapshot"):
+        leaf.add_argument("--volume-id",
+                          help="Cinder id of the snapshot's volume; when "
+                               "given, the backend checks the snapshot "
+                               "belongs to that volume")
     if command == "manage":
         leaf.add_argument("--extra-spec", action="append", default=[],
                           metavar="KEY=VALUE",
@@ -199,7 +208,8 @@ def _backend_configuration(args: argparse.Namespace) -> tuple[str, Any]:
     backend.append_config_values(opts.common_opts + list(module.OPTIONS))
     overrides = {"volume_group": args.volume_group,
                  "lvm_conf_file": args.lvm_conf,
-                 "file_volume_dirs": args.dir}
+                 "file_volume_dirs": args.dir,
+                 "manageable_lock_path": args.lock_path}
     if kind == "file" and not args.dir and not args.config_file:
         overrides["file_volume_dirs"] = [os.getcwd()]
     for name, value in overrides.items():
@@ -232,7 +242,8 @@ def build_driver(args: argparse.Namespace) -> Any:
 
 
 def _cinder_object(driver: Any, kind: str, cinder_id: str,
-                   extra_specs: Sequence[str] = ()) -> dict[str, Any]:
+                   extra_specs: Sequence[str] = (),
+                   volume_id: str | None = None) -> dict[str, Any]:
     template = getattr(driver.configuration, "%s_name_template" % kind)
     obj: dict[str, Any] = {"id": cinder_id, "name": template % cinder_id}
     specs = {}
@@ -242,6 +253,8 @@ def _cinder_object(driver: Any, kind: str, cinder_id: str,
             raise UsageError("--extra-spec needs KEY=VALUE, got %r" % item)
         specs[key] = value
     obj["volume_type"] = {"extra_specs": specs} if specs else None
+    if volume_id:
+        obj["volume"] = _cinder_object(driver, "volume", volume_id)
     return obj
 
 
@@ -276,7 +289,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     ref = parse_reference(args.reference)
     obj = _cinder_object(driver, kind, args.cinder_id or "size-only",
-                         getattr(args, "extra_spec", ()))
+                         getattr(args, "extra_spec", ()),
+                         getattr(args, "volume_id", None))
     size = getattr(driver, "manage_existing%s_get_size" % suffix)(obj, ref)
     if args.command == "size":
         print(size)
@@ -300,7 +314,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.register_options(log_conf)
     log_conf(args=[])
     log_conf.set_override("debug", args.debug)
+    # stdout carries the results (JSON for scripts); logs go to stderr,
+    # and only warnings unless --debug.
+    log_conf.set_override("use_stderr", True)
     logging.setup(log_conf, "manageable-driver")
+    if not args.debug:
+        std_logging.getLogger("manageable_driver").setLevel(
+            std_logging.WARNING)
     try:
         return run(args)
     except UsageError as exc:
