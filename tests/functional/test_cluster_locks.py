@@ -19,6 +19,7 @@ can serialise them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -33,6 +34,8 @@ from manageable_driver import configuration
 from manageable_driver import exception
 from manageable_driver import locks
 from manageable_driver import opts
+from manageable_driver.drivers.file import FileDriver
+from manageable_driver.drivers.file import options
 from tests import base
 from tests.functional import redis_fixture
 
@@ -100,7 +103,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-class ClusterLockTest(base.TestCase):
+class RedisTestCase(base.TestCase):
+    """A private Redis server, and its tooz URL with lifetime LOCK_TTL."""
 
     def setUp(self):
         super().setUp()
@@ -116,6 +120,9 @@ class ClusterLockTest(base.TestCase):
         # Coordinators of this process must not outlive the test's Redis.
         self.addCleanup(locks.stop_coordinators)
         self.tmp = self.useFixture(fixtures.TempDir()).path
+
+
+class ClusterLockTest(RedisTestCase):
 
     def _backend(self, url=None, lock_path=None, timeout=60.0):
         conf = cfg.ConfigOpts()
@@ -261,3 +268,145 @@ class ClusterLockTest(base.TestCase):
             ran.append(True)
         # The release failure is logged; the change was already made.
         self.assertEqual([True], ran)
+
+
+# One host running the real file driver: its own lock directory, the shared
+# coordination URL; manages raw.img as its own volume name. With a stop
+# step it prints the step when reached (the lock held) and waits there.
+FILE_HOST = r"""
+import json, os, sys, time
+from oslo_config import cfg
+from manageable_driver import configuration, exception, opts
+from manageable_driver.drivers.file import FileDriver
+from manageable_driver.drivers.file import options
+
+(url, directory, lock_path, volume, state, go, stop) = sys.argv[1:8]
+conf = cfg.ConfigOpts()
+configuration.prepare(conf, opts.common_opts + options.file_opts)
+conf.set_override("file_volume_dirs", [directory])
+conf.set_override("manageable_lock_path", lock_path)
+conf.set_override("coordination_backend_url", url)
+driver = FileDriver(conf)
+def hook(step):
+    if step == stop:
+        print(step, flush=True)
+        time.sleep(3600)
+driver.step_hook = hook
+driver.use_renameat2 = not stop
+if state:
+    open(os.path.join(state, "ready-" + volume), "w").close()
+    while not os.path.exists(go):
+        time.sleep(0.01)
+try:
+    driver.manage_existing({"name": volume},
+                           {"source-name": os.path.join(directory,
+                                                        "raw.img")})
+    result = "won"
+except exception.ManageableDriverException as exc:
+    result = type(exc).__name__
+print(json.dumps({"volume": volume, "result": result}), flush=True)
+"""
+
+
+class FileDriverClusterTest(RedisTestCase):
+    """Separate "hosts" running the file driver on one shared directory."""
+
+    def setUp(self):
+        super().setUp()
+        self.require_tools("qemu-img")
+        self.dir = os.path.join(self.tmp, "export")
+        os.mkdir(self.dir)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "raw",
+                        os.path.join(self.dir, "raw.img"), "4M"],
+                       check=True)
+        with open(os.path.join(self.dir, "raw.img"), "r+b") as f:
+            f.write(os.urandom(65536))
+        self.digest = self._checksum("raw.img")
+
+    def _checksum(self, name):
+        with open(os.path.join(self.dir, name), "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    def _driver(self, host, timeout):
+        conf = cfg.ConfigOpts()
+        configuration.prepare(conf, opts.common_opts + options.file_opts)
+        conf.set_override("file_volume_dirs", [self.dir])
+        conf.set_override("manageable_lock_path",
+                          os.path.join(self.tmp, host))
+        conf.set_override("coordination_backend_url", self.url)
+        conf.set_override("manageable_lock_timeout", timeout)
+        return FileDriver(conf)
+
+    def _host(self, volume, state="", go="", stop=""):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", FILE_HOST, self.url, self.dir,
+             os.path.join(self.tmp, "locks-" + volume), volume, state, go,
+             stop],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_env(), cwd=TOP)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc
+
+    def test_hosts_racing_to_manage_one_image_one_wins(self):
+        state = os.path.join(self.tmp, "state")
+        os.mkdir(state)
+        go = os.path.join(state, "go")
+        volumes = ["volume-host%d" % n for n in range(3)]
+        procs = [self._host(v, state, go) for v in volumes]
+        deadline = time.monotonic() + 60
+        while len(os.listdir(state)) < len(procs):
+            self.assertLess(time.monotonic(), deadline, "hosts not ready")
+            time.sleep(0.02)
+        open(go, "w").close()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            self.assertEqual(0, proc.returncode, err)
+            results.append(json.loads(out.splitlines()[-1]))
+        winners = [r["volume"] for r in results if r["result"] == "won"]
+        self.assertEqual(1, len(winners), results)
+        # The others found the image gone from under its reference.
+        self.assertEqual(
+            ["ManageExistingInvalidReference"] * 2,
+            [r["result"] for r in results if r["result"] != "won"])
+        self.assertEqual(winners, os.listdir(self.dir))
+        self.assertEqual(self.digest, self._checksum(winners[0]))
+
+    def test_host_killed_mid_manage_blocks_others_until_expiry(self):
+        # Host A stops between linking the new name and unlinking the old
+        # one, holding the object's lock, and is killed there.
+        holder = self._host("volume-1", stop="linked")
+        self.assertEqual("linked", holder.stdout.readline().strip())
+        before = sorted(os.listdir(self.dir))
+        self.assertEqual(["raw.img", "volume-1"], before)
+
+        # Longer than the lock lifetime: A's heartbeat keeps the lock.
+        time.sleep(LOCK_TTL * 1.5)
+        impatient = self._driver("host-b", timeout=0.5)
+        ref = {"source-name": os.path.join(self.dir, "raw.img")}
+        self.assertRaises(exception.LockTimeout, impatient.manage_existing,
+                          {"name": "volume-1"}, ref)
+        self.assertEqual(before, sorted(os.listdir(self.dir)))
+
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(30)
+        # Host C finishes A's manage once A's lock has expired.
+        patient = self._driver("host-c", timeout=LOCK_TTL * 3)
+        patient.manage_existing({"name": "volume-1"}, ref)
+        self.assertEqual(["volume-1"], os.listdir(self.dir))
+        self.assertEqual(self.digest, self._checksum("volume-1"))
+
+    def test_redis_stopped_manage_fails_and_changes_nothing(self):
+        driver = self._driver("host-a", timeout=1)
+        ref = {"source-name": os.path.join(self.dir, "raw.img")}
+        self.redis.stop()
+        exc = self.assertRaises(exception.CoordinationError,
+                                driver.manage_existing,
+                                {"name": "volume-1"}, ref)
+        self.assertIn("127.0.0.1:%d" % self.redis.port, str(exc))
+        self.assertEqual(["raw.img"], os.listdir(self.dir))
+        self.assertEqual(self.digest, self._checksum("raw.img"))
+
+        self.redis.start()
+        driver.manage_existing({"name": "volume-1"}, ref)
+        self.assertEqual(["volume-1"], os.listdir(self.dir))
