@@ -352,12 +352,10 @@ def record_unit_data(outdir: str) -> None:  # pragma: no cover - a tool
     """
     import testtools
 
-    from manageable_driver.drivers.lvm import report
+    from manageable_driver.drivers.lvm import commands
 
     def lvs(vg: LVMVolumeGroup) -> str:
-        return vg.lvm("lvs", "--reportformat", "json", "--units", "b",
-                      "--nosuffix", "-o", ",".join(report.REPORT_FIELDS),
-                      vg.vg_name)
+        return vg.lvm(*commands.REPORT_COMMAND, vg.vg_name)
 
     def save(name: str, text: str) -> None:
         with open(os.path.join(outdir, name), "w") as f:

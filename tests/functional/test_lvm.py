@@ -115,6 +115,19 @@ class ListingTest(LVMTestCase):
                          entries["tsnap"]["source_reference"])
         self.assertTrue(entries["snap1"]["safe_to_manage"])
 
+    def test_host_report_settings_do_not_change_the_listing(self):
+        # A host lvm.conf printing binary fields as 0/1 and lists joined
+        # with ";" must not turn every LV unsafe or hide tags.
+        with open(self.vg.conf_file, "a") as f:
+            f.write('report {\n binary_values_as_numeric = 1\n'
+                    ' list_item_separator = ";"\n}\n')
+        self.assertIn("backup;cinder",
+                      self.vg.lvm("lvs", "-o", "lv_tags", self.vg.vg_name))
+        entries = refs(self.driver().get_manageable_volumes([], *ALL))
+        self.assertTrue(entries["plain"]["safe_to_manage"])
+        self.assertIn("merged", entries["morigin"]["reason_not_safe"])
+        self.assertEqual(layout.TAGGED_ID, entries["tagged"]["cinder_id"])
+
     def test_sizes(self):
         drv = self.driver()
         self.assertEqual(2, drv.manage_existing_get_size(

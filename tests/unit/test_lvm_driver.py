@@ -29,6 +29,7 @@ from manageable_driver import exception
 from manageable_driver import interface
 from manageable_driver import opts
 from manageable_driver.drivers import lvm
+from manageable_driver.drivers.lvm import commands
 from manageable_driver.drivers.lvm import options
 from manageable_driver.drivers.lvm import report
 from tests import base
@@ -150,9 +151,7 @@ class ListingTest(DriverTestCase):
                            "name": "volume-%s" % layout.CINDER_VOLUME_ID}]
         entries = drv.get_manageable_volumes(cinder_volumes, None, 1000, 0,
                                              ["reference"], ["asc"])
-        self.assertEqual([("lvs", "--reportformat", "json", "--units", "b",
-                           "--nosuffix", "-o",
-                           ",".join(report.REPORT_FIELDS), VG)],
+        self.assertEqual([commands.REPORT_COMMAND + (VG,)],
                          self.replay.calls)
         by_ref = {e["reference"]["source-name"]: e for e in entries}
         self.assertEqual(10, len(entries))

@@ -28,6 +28,15 @@ from manageable_driver.drivers.lvm import report
 
 LOG = logging.getLogger(__name__)
 
+# The host's lvm.conf may print binary fields as 0/1 and join lists with
+# another separator; the parser reads LVM's defaults, so ask for them.
+REPORT_CONFIG = ('report { binary_values_as_numeric = 0 '
+                 'list_item_separator = "," }')
+
+REPORT_COMMAND = ("lvs", "--config", REPORT_CONFIG, "--reportformat", "json",
+                  "--units", "b", "--nosuffix", "-o",
+                  ",".join(report.REPORT_FIELDS))
+
 
 def lvm_environment(lvm_conf_file: str | None) -> dict[str, str]:
     """Return the environment every LVM command of the driver runs with.
@@ -76,9 +85,7 @@ class LVMCommands:
         :raises CommandFailed: lvs failed (for example, no such VG).
         :raises VolumeBackendAPIException: lvs printed no JSON report.
         """
-        result = self.runner.run(
-            "lvs", "--reportformat", "json", "--units", "b", "--nosuffix",
-            "-o", ",".join(report.REPORT_FIELDS), self.vg_name)
+        result = self.runner.run(*REPORT_COMMAND, self.vg_name)
         return report.parse_report(result.stdout)
 
     def rename(self, old: str, new: str) -> None:
