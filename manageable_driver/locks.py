@@ -426,17 +426,48 @@ os.register_at_fork(after_in_child=_forget_coordinators)
 atexit.register(stop_coordinators)
 
 
+class ConfiguredLockProvider(LockProvider):
+    """The provider a driver's configuration asks for, chosen per lock.
+
+    The options are read at every :meth:`lock` call, as drivers read their
+    other options, so a value set after the driver was built applies.
+
+    :param configuration: a prepared driver configuration.
+    """
+
+    def __init__(self, configuration: Any) -> None:
+        self.configuration = configuration
+
+    def select(self) -> LockProvider:
+        """Return the provider the configuration asks for right now."""
+        timeout = self.configuration.safe_get("manageable_lock_timeout")
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
+        url = self.configuration.safe_get("coordination_backend_url")
+        if url:
+            return CoordinatedLockProvider(url, timeout)
+        return LocalLockProvider(self.configuration.manageable_lock_path,
+                                 timeout)
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return self.select().timeout
+
+    def lock(self, backend: str, obj: str
+             ) -> contextlib.AbstractContextManager[None]:
+        return self.select().lock(backend, obj)
+
+
 def get_provider(configuration: Any) -> LockProvider:
-    """Return the lock provider the driver's configuration asks for.
+    """Return the lock provider of a driver's configuration.
+
+    :class:`CoordinatedLockProvider` when ``coordination_backend_url`` is
+    set, :class:`LocalLockProvider` in ``manageable_lock_path`` otherwise;
+    both wait ``manageable_lock_timeout`` seconds. Chosen at each lock call
+    (see :class:`ConfiguredLockProvider`).
 
     :param configuration: a prepared driver configuration carrying
         ``manageable_lock_path`` and, when registered,
         ``manageable_lock_timeout`` and ``coordination_backend_url``.
     """
-    timeout = configuration.safe_get("manageable_lock_timeout")
-    if timeout is None:
-        timeout = DEFAULT_TIMEOUT
-    url = configuration.safe_get("coordination_backend_url")
-    if url:
-        return CoordinatedLockProvider(url, timeout)
-    return LocalLockProvider(configuration.manageable_lock_path, timeout)
+    return ConfiguredLockProvider(configuration)

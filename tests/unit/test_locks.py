@@ -40,6 +40,11 @@ def _backend(**overrides):
     return backend
 
 
+def _chosen(**overrides):
+    """The provider get_provider() picks for these option values."""
+    return locks.get_provider(_backend(**overrides)).select()
+
+
 def _have_tooz_redis():
     try:
         import redis  # noqa: F401
@@ -84,21 +89,21 @@ class GetProviderTest(base.TestCase):
         self.addCleanup(locks.stop_coordinators)
 
     def test_default_is_host_local(self):
-        provider = locks.get_provider(_backend(manageable_lock_path="/x"))
+        provider = _chosen(manageable_lock_path="/x")
         self.assertIsInstance(provider, locks.LocalLockProvider)
         self.assertEqual("/x", provider.lock_path)
         self.assertEqual(60.0, provider.timeout)
 
     def test_empty_url_is_host_local(self):
-        provider = locks.get_provider(_backend(coordination_backend_url=""))
+        provider = _chosen(coordination_backend_url="")
         self.assertIsInstance(provider, locks.LocalLockProvider)
 
     def test_timeout_option(self):
-        provider = locks.get_provider(_backend(manageable_lock_timeout=2.5))
+        provider = _chosen(manageable_lock_timeout=2.5)
         self.assertEqual(2.5, provider.timeout)
-        coordinated = locks.get_provider(_backend(
+        coordinated = _chosen(
             manageable_lock_timeout=3,
-            coordination_backend_url="redis://127.0.0.1:1"))
+            coordination_backend_url="redis://127.0.0.1:1")
         self.assertEqual(3, coordinated.timeout)
 
     def test_negative_timeout_is_refused_by_the_option(self):
@@ -111,24 +116,36 @@ class GetProviderTest(base.TestCase):
         # A configuration carrying only the lock path (an older driver's)
         # still gets the host-local lock and the default timeout.
         conf = cfg.ConfigOpts()
-        backend = configuration.prepare(conf, [opts.common_opts[2]])
-        provider = locks.get_provider(backend)
+        backend = configuration.prepare(
+            conf, [o for o in opts.common_opts
+                   if o.name == "manageable_lock_path"])
+        provider = locks.get_provider(backend).select()
         self.assertIsInstance(provider, locks.LocalLockProvider)
         self.assertEqual(locks.DEFAULT_TIMEOUT, provider.timeout)
 
+    def test_options_set_after_get_provider_apply(self):
+        # Drivers call get_provider() in __init__; tests and tools often
+        # set options afterwards.
+        conf = cfg.ConfigOpts()
+        backend = configuration.prepare(conf, opts.common_opts)
+        provider = locks.get_provider(backend)
+        self.assertIsInstance(provider.select(), locks.LocalLockProvider)
+        conf.set_override("manageable_lock_timeout", 7)
+        self.assertEqual(7, provider.timeout)
+        conf.set_override("coordination_backend_url", "redis://127.0.0.1:1")
+        self.assertIsInstance(provider.select(),
+                              locks.CoordinatedLockProvider)
+
     def test_url_selects_the_coordinated_provider(self):
         url = "redis://127.0.0.1:1?timeout=5"
-        provider = locks.get_provider(_backend(coordination_backend_url=url))
+        provider = _chosen(coordination_backend_url=url)
         self.assertIsInstance(provider, locks.CoordinatedLockProvider)
         self.assertEqual(url, provider.url)
 
     def test_one_coordinator_per_url_and_process(self):
-        one = locks.get_provider(_backend(
-            coordination_backend_url="redis://127.0.0.1:1"))
-        again = locks.get_provider(_backend(
-            coordination_backend_url="redis://127.0.0.1:1"))
-        other = locks.get_provider(_backend(
-            coordination_backend_url="redis://127.0.0.1:2"))
+        one = _chosen(coordination_backend_url="redis://127.0.0.1:1")
+        again = _chosen(coordination_backend_url="redis://127.0.0.1:1")
+        other = _chosen(coordination_backend_url="redis://127.0.0.1:2")
         self.assertIs(one._coordinator, again._coordinator)
         self.assertIsNot(one._coordinator, other._coordinator)
         self.assertRegex(one._coordinator.member_id.decode(),
@@ -136,8 +153,7 @@ class GetProviderTest(base.TestCase):
                          % os.getpid())
 
     def test_forked_child_starts_its_own_coordinator(self):
-        locks.get_provider(_backend(
-            coordination_backend_url="redis://127.0.0.1:1"))
+        _chosen(coordination_backend_url="redis://127.0.0.1:1")
         self.assertTrue(locks._coordinators)
         pid = os.fork()
         if pid == 0:
