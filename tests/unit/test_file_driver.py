@@ -15,6 +15,7 @@ recordings (tests/unit/data/file/*.info.json)."""
 
 import hashlib
 import os
+import struct
 
 import fixtures
 from oslo_config import cfg
@@ -46,6 +47,16 @@ class ReplayQemuImg:
         if cmd[1] == "info":
             rec = file_data.Recording(self.origin[os.path.basename(cmd[-1])])
             return rec.info_text, ""
+        if cmd[1] == "rebase":
+            # The driver reads the header back after a rebase: write the
+            # new name where qcow2 keeps it, as qemu-img rebase -u does.
+            name = cmd[cmd.index("-b") + 1].encode()
+            with open(cmd[-1], "r+b") as f:
+                offset = struct.unpack(">Q", f.read(16)[8:])[0]
+                f.seek(offset)
+                f.write(name)
+                f.seek(16)
+                f.write(struct.pack(">I", len(name)))
         return "", ""
 
 

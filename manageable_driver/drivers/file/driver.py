@@ -431,6 +431,37 @@ class FileDriver(listing.ManageableListingMixin,
             data="cannot rename %s to %s: %s"
                  % (location.path, new, exc.strerror))
 
+    def _unlink(self, parent_fd: int, name: str,
+                location: Location) -> None:
+        """Remove one of two names of an image (never its last one)."""
+        try:
+            os.unlink(name, dir_fd=parent_fd)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data="cannot remove the name %s of %s: %s; the image keeps "
+                     "both names until manage is called again"
+                     % (name, os.path.join(location.directory, name),
+                        exc.strerror))
+
+    def _check_rebased(self, user: scanner.ImageFile, backing: str,
+                       parent_fd: int) -> None:
+        """Read ``user``'s header back: the old name is dropped only once
+        it names ``backing`` (qemu-img exiting 0 is not proof enough)."""
+        try:
+            fd, st = scanner.open_image(user.path, parent_fd)
+            try:
+                found = scanner.read_image(fd, st).backing_file
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data="cannot read %s back after qemu-img rebase: %s"
+                     % (user.path, exc.strerror))
+        if found != backing:
+            raise exception.VolumeBackendAPIException(
+                data="qemu-img rebase exited 0 but %s names backing file "
+                     "%r, not %r" % (user.path, found, backing))
+
     # -- volumes -----------------------------------------------------------
 
     def _checked_volume(self, volume: Any, existing_ref: Any,
@@ -469,7 +500,7 @@ class FileDriver(listing.ManageableListingMixin,
                     return None
                 if finishing:
                     # A previous call linked the new name and stopped.
-                    os.unlink(image.name, dir_fd=parent_fd)
+                    self._unlink(parent_fd, image.name, location)
                     self._step("unlinked")
                 else:
                     self._confirm(image, existing_ref)
@@ -628,13 +659,14 @@ class FileDriver(listing.ManageableListingMixin,
                 try:
                     self.qemu_img.rebase_unsafe(user.path, backing,
                                                 image.header.format)
-                except exception.CommandFailed:
+                    self._check_rebased(user, backing, parent_fd)
+                except exception.VolumeBackendAPIException:
                     if not finishing:
                         # Undo our link: the old name still works.
-                        os.unlink(new_name, dir_fd=parent_fd)
+                        self._unlink(parent_fd, new_name, location)
                     raise
                 self._step("rebased")
-                os.unlink(image.name, dir_fd=parent_fd)
+                self._unlink(parent_fd, image.name, location)
                 self._step("unlinked")
         LOG.info("Managed snapshot %(old)s as %(new)s, used by %(user)s",
                  {"old": location.path, "new": new_name,
