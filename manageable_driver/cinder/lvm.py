@@ -25,12 +25,25 @@ cinder.conf::
 The options are those of :mod:`manageable_driver.drivers.lvm`; LVM commands
 run through the library's runner with ``lvm_root_helper``, not through
 Cinder's ``execute``. Imports Cinder: see :mod:`manageable_driver.cinder`.
+
+``volume_group`` and ``lvm_conf_file`` are also options of Cinder's own LVM
+driver, which registers them in ``[backend_defaults]`` when its module is
+imported, without tolerating an earlier, differently worded definition.
+This module imports Cinder's LVM driver first, so Cinder's definitions
+(same meaning, same defaults) are the ones registered and any later import
+of it in the process still works.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from manageable_driver.cinder import base
 from manageable_driver.drivers import lvm
+
+# After base, which explains a missing Cinder: Cinder's LVM driver, for its
+# option registration (see above).
+importlib.import_module("cinder.volume.drivers.lvm")
 
 
 class LVMManageableDriver(base.ManageableVolumeDriver):

@@ -73,6 +73,9 @@ def lvm_backend(test: base.CinderTestCase) -> lvm_fixtures.LVMVolumeGroup:
     """A VG with :data:`LVM_LAYOUT`, set as the LVM example's backend."""
     test.require_root()
     test.require_tools("losetup", "lvs", "vgcfgrestore")
+    # The example driver module first: it lets Cinder's LVM driver
+    # register the option names both define (see its docstring).
+    import manageable_driver.cinder.lvm  # noqa: F401
     from manageable_driver.drivers.lvm import options
     vg = test.useFixture(lvm_fixtures.LVMVolumeGroup(size_gib=4))
     vg.restore(LVM_LAYOUT)
