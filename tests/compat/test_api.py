@@ -133,6 +133,16 @@ class APITestMixin:
                             "&sort=colour" % HOST)
         self.assertEqual(400, resp.status_int, resp.text)
 
+    def test_marker_error_from_our_driver_is_a_client_error(self) -> None:
+        # Cinder passes the marker to the driver; our InvalidInput, turned
+        # into Cinder's by the example driver, crosses RPC as a 400.
+        import urllib.parse
+        marker = urllib.parse.quote(json.dumps({"source-name": "nope"}))
+        resp = self.request("GET", "manageable_volumes/detail?host=%s"
+                            "&marker=%s" % (HOST, marker))
+        self.assertEqual(400, resp.status_int, resp.text)
+        self.assertIn("marker not found", resp.text)
+
     def test_manage_to_available(self) -> None:
         ref, size = self.manageable_object()
         resp = self.request("POST", "manageable_volumes", {"volume": {
