@@ -37,6 +37,7 @@ from manageable_driver import opts
 from manageable_driver.drivers.file import FileDriver
 from manageable_driver.drivers.file import options
 from tests import base
+from tests.functional import lvm_fixtures
 from tests.functional import redis_fixture
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -410,3 +411,95 @@ class FileDriverClusterTest(RedisTestCase):
         self.redis.start()
         driver.manage_existing({"name": "volume-1"}, ref)
         self.assertEqual(["volume-1"], os.listdir(self.dir))
+
+
+# One host running the real LVM driver in tag mode on the shared VG: its
+# own lock directory; tags LV "plain" with its own volume id. Tag mode is
+# check-then-tag: nothing but the lock keeps two hosts from both tagging.
+LVM_HOST = r"""
+import json, os, sys, time
+from oslo_config import cfg
+from manageable_driver import exception, opts
+from manageable_driver.drivers import lvm
+from manageable_driver.drivers.lvm import options
+
+(url, vg, lvm_conf, lock_path, vol_id, state, go) = sys.argv[1:8]
+conf = cfg.ConfigOpts()
+conf.register_opts(opts.common_opts + options.lvm_opts)
+conf.set_override("volume_group", vg)
+conf.set_override("lvm_conf_file", lvm_conf)
+conf.set_override("lvm_manage_mode", "tag")
+conf.set_override("manageable_lock_path", lock_path)
+if url:
+    conf.set_override("coordination_backend_url", url)
+driver = lvm.LVMDriver(configuration=conf)
+open(os.path.join(state, "ready-" + vol_id), "w").close()
+while not os.path.exists(go):
+    time.sleep(0.01)
+try:
+    driver.manage_existing({"id": vol_id, "name": "volume-" + vol_id,
+                            "volume_type": {"extra_specs": {}}},
+                           {"source-name": "plain"})
+    result = "won"
+except exception.ManageableDriverException as exc:
+    result = type(exc).__name__
+print(json.dumps({"id": vol_id, "result": result}), flush=True)
+"""
+
+
+class LVMDriverClusterTest(RedisTestCase):
+    """Separate "hosts" running the LVM driver on one shared VG."""
+
+    def setUp(self):
+        super().setUp()
+        self.require_root()
+        self.require_tools("losetup", "lvm", "lvs", "lvchange",
+                           "vgcfgrestore", "vgcreate", "pvcreate")
+        self.vg = self.useFixture(lvm_fixtures.LVMVolumeGroup(size_gib=1))
+        self.vg.restore([lvm_fixtures.LV("plain", 4)])
+
+    def _race(self, url, hosts=3):
+        state = os.path.join(self.tmp, "state-%s" % bool(url))
+        os.mkdir(state)
+        go = os.path.join(state, "go")
+        ids = ["%08d-0000-4000-8000-000000000000" % n for n in range(hosts)]
+        procs = []
+        for vol_id in ids:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", LVM_HOST, url, self.vg.vg_name,
+                 self.vg.conf_file, os.path.join(self.tmp, "lk-" + vol_id),
+                 vol_id, state, go],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=_env(), cwd=TOP)
+            self.addCleanup(lambda p=proc: p.poll() is None and p.kill())
+            procs.append(proc)
+        deadline = time.monotonic() + 60
+        while len(os.listdir(state)) < hosts:
+            self.assertLess(time.monotonic(), deadline, "hosts not ready")
+            time.sleep(0.02)
+        open(go, "w").close()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            self.assertEqual(0, proc.returncode, err)
+            results.append(json.loads(out.splitlines()[-1]))
+        tags = [t for t in self.vg.lv_tags("plain").split(",")
+                if t.startswith("cinder-volume-id=")]
+        return results, tags
+
+    def test_hosts_racing_to_tag_one_lv_one_wins(self):
+        results, tags = self._race(self.url)
+        winners = [r["id"] for r in results if r["result"] == "won"]
+        self.assertEqual(1, len(winners), results)
+        self.assertEqual(["cinder-volume-id=%s" % winners[0]], tags)
+        self.assertEqual(
+            ["ManageExistingAlreadyManaged"] * 2,
+            [r["result"] for r in results if r["result"] != "won"])
+
+    def test_race_with_host_local_locks_tags_the_lv_several_times(self):
+        # Why a cluster needs the coordination backend: each host's file
+        # lock excludes nobody else, and several hosts adopt one LV.
+        results, tags = self._race("")
+        winners = [r["id"] for r in results if r["result"] == "won"]
+        self.assertGreater(len(winners), 1, results)
+        self.assertEqual(len(winners), len(tags), tags)
