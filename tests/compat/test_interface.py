@@ -147,3 +147,17 @@ def _declaring(iface: type, method: str) -> str:
     # check_conformance names the interface it was checking; with a single
     # interface that is ``iface`` itself.
     return iface.__name__
+
+
+class ExampleDriverConformanceTest(base.NeedsCinder):
+    """The example Cinder drivers implement all three interfaces."""
+
+    def test_examples_conform(self) -> None:
+        from manageable_driver.cinder import file
+        from manageable_driver.cinder import lvm
+        for cls in (lvm.LVMManageableDriver, file.FileManageableDriver):
+            self.assertEqual([], interface.check_conformance(cls), cls)
+            # The exception-mapping wrapper keeps what Cinder checks.
+            self.assertEqual(
+                ["self", "volume", "existing_ref"],
+                list(inspect.signature(cls.manage_existing).parameters))

@@ -102,6 +102,32 @@ class ManagerTestMixin:
         self.assertRaises(exception.VolumeNotFound, volume.refresh)
         self.assert_data_kept(volume, ref)
 
+    def test_manage_snapshot_then_unmanage(self) -> None:
+        # The first safe snapshot the driver lists, and its volume.
+        from cinder.tests.unit import utils
+        entries = self.manager.driver.get_manageable_snapshots(
+            [], None, 1000, 0, ["reference"], ["asc"])
+        entry = next(e for e in entries if e["safe_to_manage"])
+        volume = self.snapshot_volume(entry["source_reference"])
+        snapshot = utils.create_snapshot(self.ctxt, volume.id,
+                                         status="creating", volume_size=0)
+        self.manager.manage_existing_snapshot(self.ctxt, snapshot,
+                                              entry["reference"])
+        snapshot.refresh()
+        self.assertEqual("available", snapshot.status)
+        self.assertEqual(entry["size"], snapshot.volume_size)
+        # Listed as managed now, with the snapshot's id.
+        listed = [s for s in self.list_snapshots()
+                  if s.cinder_id == snapshot.id]
+        self.assertEqual(1, len(listed))
+
+        self.manager.delete_snapshot(self.ctxt, snapshot,
+                                     unmanage_only=True)
+        snapshot.refresh()
+        self.assertEqual("deleted", snapshot.status)
+        # Still on the backend: listed again, no longer managed.
+        self.assertEqual(len(entries), len(self.list_snapshots()))
+
     def test_bad_reference_ends_in_error_managing(self) -> None:
         from cinder import exception
         volume = self.new_volume()
@@ -115,6 +141,14 @@ class ManagerTestMixin:
 
     def manageable_object(self) -> tuple[dict[str, str], int]:
         raise NotImplementedError
+
+    def snapshot_volume(self, source_reference: dict[str, str]) -> Any:
+        """The Cinder volume, on the backend, of a snapshot to manage."""
+        volume = self.new_volume()
+        self.manager.manage_existing(self.ctxt, volume, source_reference)
+        volume.refresh()
+        self.assertEqual("available", volume.status)
+        return volume
 
     def assert_managed(self, volume: Any, ref: dict[str, str]) -> None:
         raise NotImplementedError
@@ -173,6 +207,19 @@ class FileManagerTest(ManagerTestMixin, base.CinderTestCase):
 
     def assert_managed(self, volume: Any, ref: dict[str, str]) -> None:
         self.assertIn(volume.name, os.path.basename(self.find()))
+
+    def snapshot_volume(self, source_reference: dict[str, str]) -> Any:
+        # An image with a backing file is not safe to manage as a volume
+        # (the file driver's rule): the snapshot belongs to a volume Cinder
+        # already has, whose image is the top of the chain, as a snapshot
+        # taken outside Cinder would.
+        from cinder.tests.unit import utils
+        volume = utils.create_volume(self.ctxt, host=self.manager.host,
+                                     status="available", size=1,
+                                     volume_type_id=self.vt["id"])
+        top = source_reference["source-name"]
+        os.rename(top, os.path.join(os.path.dirname(top), volume.name))
+        return volume
 
     def assert_data_kept(self, volume: Any, ref: dict[str, str]) -> None:
         with open(self.find(), "rb") as f:
