@@ -127,13 +127,19 @@ def assess(record: records.VolumeRecord, managed: Mapping[str, str],
     return Verdict(True)
 
 
+def gib_size(record: records.VolumeRecord) -> int | None:
+    """The size Cinder shows for ``record``: GiB rounded up, or None."""
+    if record.size_bytes is None:
+        return None
+    return sizes.bytes_to_gib_ceil(record.size_bytes)
+
+
 def build_entry(record: records.VolumeRecord,
                 verdict: Verdict) -> dict[str, Any]:
     """Return Cinder's manageable-list entry for ``record``."""
     entry: dict[str, Any] = {
         "reference": dict(record.reference),
-        "size": (None if record.size_bytes is None
-                 else sizes.bytes_to_gib_ceil(record.size_bytes)),
+        "size": gib_size(record),
         "safe_to_manage": verdict.safe,
         "reason_not_safe": verdict.reason,
         "cinder_id": verdict.cinder_id,
@@ -167,30 +173,42 @@ class ManageableListingMixin(abc.ABC):
     def _template(self, kind: str) -> str:
         return str(getattr(self.configuration, "%s_name_template" % kind))
 
-    def _entries(self, recs: Iterable[records.VolumeRecord],
-                 cinder_objects: Any, kind: str) -> list[dict[str, Any]]:
+    def _page(self, recs: Iterable[records.VolumeRecord],
+              cinder_objects: Any, kind: str, marker: Any, limit: Any,
+              offset: Any, sort_keys: Any,
+              sort_dirs: Any) -> list[dict[str, Any]]:
+        recs = list(recs)
+        # Sorting and the marker need only the reference and the size, so
+        # the verdict and the full entry are built for the page alone, not
+        # for each of thousands of objects.
+        keys = [{"reference": rec.reference, "size": gib_size(rec)}
+                for rec in recs]
+        page = pagination.paginate(keys, marker, limit, offset, sort_keys,
+                                   sort_dirs)
+        position = {id(key): i for i, key in enumerate(keys)}
         template = self._template(kind)
         managed = managed_names(cinder_objects, template)
-        return [build_entry(rec, assess(rec, managed, template))
-                for rec in recs]
+        entries = []
+        for key in page:
+            rec = recs[position[id(key)]]
+            entries.append(build_entry(rec, assess(rec, managed, template)))
+        return entries
 
     def get_manageable_volumes(self, cinder_volumes: Any, marker: Any,
                                limit: Any, offset: Any, sort_keys: Any,
                                sort_dirs: Any) -> list[dict[str, Any]]:
         """One page of the backend's volumes; see the interface."""
-        entries = self._entries(self.list_volume_records(), cinder_volumes,
-                                "volume")
-        return pagination.paginate(entries, marker, limit, offset,
-                                   sort_keys, sort_dirs)
+        return self._page(self.list_volume_records(), cinder_volumes,
+                          "volume", marker, limit, offset, sort_keys,
+                          sort_dirs)
 
     def get_manageable_snapshots(self, cinder_snapshots: Any, marker: Any,
                                  limit: Any, offset: Any, sort_keys: Any,
                                  sort_dirs: Any) -> list[dict[str, Any]]:
         """One page of the backend's snapshots; see the interface."""
-        entries = self._entries(self.list_snapshot_records(),
-                                cinder_snapshots, "snapshot")
-        return pagination.paginate(entries, marker, limit, offset,
-                                   sort_keys, sort_dirs)
+        return self._page(self.list_snapshot_records(), cinder_snapshots,
+                          "snapshot", marker, limit, offset, sort_keys,
+                          sort_dirs)
 
     def ensure_safe(self, record: records.VolumeRecord, existing_ref: Any,
                     kind: str = "volume") -> None:

@@ -18,6 +18,7 @@ listing methods: say what objects exist.
 
 import types
 
+import fixtures
 from oslo_utils import units
 
 from manageable_driver import configuration
@@ -248,3 +249,33 @@ class HelpersTest(base.TestCase):
         self.assertEqual(
             1, references.field(types.SimpleNamespace(id=1), "id"))
         self.assertIsNone(references.field(object(), "id"))
+
+
+class PageTest(base.TestCase):
+
+    def test_verdict_is_decided_for_the_page_only(self):
+        decided = []
+        real_assess = listing.assess
+
+        def counting_assess(record, managed, template):
+            decided.append(record.name)
+            return real_assess(record, managed, template)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            "manageable_driver.listing.assess", counting_assess))
+        backend = InMemoryBackend([vol("lv%03d" % i, i) for i in range(100)])
+        entries = page(backend, limit=3, sort_keys=["size"],
+                       sort_dirs=["desc"])
+        self.assertEqual(["lv099", "lv098", "lv097"],
+                         [e["reference"]["source-name"] for e in entries])
+        self.assertEqual(["lv099", "lv098", "lv097"], decided)
+
+    def test_only_reference_and_size_sort(self):
+        backend = InMemoryBackend([vol("a"), vol("b")])
+        exc = self.assertRaises(exception.InvalidInput, page, backend,
+                                sort_keys=["safe_to_manage"])
+        self.assertIn("unknown sort key 'safe_to_manage'", str(exc))
+        self.assertEqual(
+            [{"source-name": "b"}, {"source-name": "a"}],
+            [e["reference"] for e in page(backend, sort_keys=["identifier"],
+                                          sort_dirs=["desc"])])
