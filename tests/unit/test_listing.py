@@ -263,7 +263,8 @@ class PageTest(base.TestCase):
 
         self.useFixture(fixtures.MonkeyPatch(
             "manageable_driver.listing.assess", counting_assess))
-        backend = InMemoryBackend([vol("lv%03d" % i, i) for i in range(100)])
+        backend = InMemoryBackend(
+            [vol("lv%03d" % i, i * units.Gi) for i in range(100)])
         entries = page(backend, limit=3, sort_keys=["size"],
                        sort_dirs=["desc"])
         self.assertEqual(["lv099", "lv098", "lv097"],
