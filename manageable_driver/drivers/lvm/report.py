@@ -156,7 +156,8 @@ class LogicalVolume:
 
 
 def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, str) and value.isdigit():
+    # isdigit() alone accepts "²" and other digits int() refuses.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
 
