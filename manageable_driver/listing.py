@@ -26,6 +26,7 @@ refuses exactly what the listing marks not safe.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
@@ -35,10 +36,13 @@ from typing import Any
 from manageable_driver import exception
 from manageable_driver import pagination
 from manageable_driver import records
+from manageable_driver import references
 from manageable_driver import sizes
-from manageable_driver.references import field
 
 ALREADY_MANAGED = "already managed"
+# What a listing sorts by, as Cinder's API allows ("identifier" is the
+# alias the interface documents).
+SORT_KEYS = ("reference", "size")
 
 _UUID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z",
@@ -71,12 +75,12 @@ def managed_names(cinder_objects: Iterable[Any] | None,
     """
     managed: dict[str, str] = {}
     for obj in cinder_objects or ():
-        obj_id = field(obj, "id")
+        obj_id = references.field(obj, "id")
         if obj_id is None:
             continue
         obj_id = str(obj_id)
         managed[template % obj_id] = obj_id
-        name = field(obj, "name")
+        name = references.field(obj, "name")
         if name:
             managed[str(name)] = obj_id
     return managed
@@ -173,11 +177,14 @@ class ManageableListingMixin(abc.ABC):
     def _template(self, kind: str) -> str:
         return str(getattr(self.configuration, "%s_name_template" % kind))
 
-    def _page(self, recs: Iterable[records.VolumeRecord],
+    def _page(self, list_records: Callable[[], Iterable[records.VolumeRecord]],
               cinder_objects: Any, kind: str, marker: Any, limit: Any,
               offset: Any, sort_keys: Any,
               sort_dirs: Any) -> list[dict[str, Any]]:
-        recs = list(recs)
+        # Refuse bad arguments before the backend is asked anything.
+        pagination.check_arguments(marker, limit, offset, sort_keys,
+                                   sort_dirs, SORT_KEYS)
+        recs = list(list_records())
         # Sorting and the marker need only the reference and the size, so
         # the verdict and the full entry are built for the page alone, not
         # for each of thousands of objects.
@@ -198,7 +205,7 @@ class ManageableListingMixin(abc.ABC):
                                limit: Any, offset: Any, sort_keys: Any,
                                sort_dirs: Any) -> list[dict[str, Any]]:
         """One page of the backend's volumes; see the interface."""
-        return self._page(self.list_volume_records(), cinder_volumes,
+        return self._page(self.list_volume_records, cinder_volumes,
                           "volume", marker, limit, offset, sort_keys,
                           sort_dirs)
 
@@ -206,9 +213,45 @@ class ManageableListingMixin(abc.ABC):
                                  limit: Any, offset: Any, sort_keys: Any,
                                  sort_dirs: Any) -> list[dict[str, Any]]:
         """One page of the backend's snapshots; see the interface."""
-        return self._page(self.list_snapshot_records(), cinder_snapshots,
+        return self._page(self.list_snapshot_records, cinder_snapshots,
                           "snapshot", marker, limit, offset, sort_keys,
                           sort_dirs)
+
+    def cinder_name(self, obj: Any, kind: str = "volume") -> str:
+        """Return the backend name ``obj`` gets when it is managed.
+
+        The name must follow the kind's name template with a UUID: that is
+        how the listing, and every later manage, know the object is
+        managed. A name they would not recognise would let a second manage
+        take the object away from the first.
+
+        :param obj: the Cinder volume or snapshot (object or dict).
+        :param kind: ``volume`` or ``snapshot``.
+        :raises InvalidInput: no name, or not the template applied to a
+            UUID.
+        """
+        name = references.object_name(obj, kind)
+        template = self._template(kind)
+        if id_from_name(template, name) is None:
+            raise exception.InvalidInput(
+                reason="the %s name %r does not follow %s_name_template %r "
+                       "with a UUID, so the object would not be known as "
+                       "managed afterwards" % (kind, name[:200], kind,
+                                               template))
+        return name
+
+    @staticmethod
+    def cinder_id(obj: Any, kind: str = "volume") -> str:
+        """Return the id of a Cinder volume or snapshot, which must be a
+        UUID, as Cinder's ids are.
+
+        :raises InvalidInput: no id, or not a UUID.
+        """
+        obj_id = references.field(obj, "id")
+        if not isinstance(obj_id, str) or not _UUID.match(obj_id):
+            raise exception.InvalidInput(
+                reason="the %s id %.200r is not a UUID" % (kind, obj_id))
+        return obj_id
 
     def ensure_safe(self, record: records.VolumeRecord, existing_ref: Any,
                     kind: str = "volume") -> None:

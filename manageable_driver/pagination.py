@@ -191,6 +191,32 @@ def _check_marker(marker: Any) -> tuple[bool, Any]:
                    "not %s %r" % (type(marker).__name__, marker))
 
 
+def check_arguments(marker: Any, limit: Any, offset: Any, sort_keys: Any,
+                    sort_dirs: Any,
+                    keys: Sequence[str] | None = None) -> None:
+    """Check paging arguments before any entry exists.
+
+    :func:`paginate` runs the same checks; a listing calls this first so
+    that bad arguments are refused before the backend is asked anything.
+
+    :param keys: the fields every entry has; a sort key outside them is
+        refused. None accepts any key.
+    :raises InvalidInput: as :func:`paginate`, for everything but a marker
+        that no entry has.
+    """
+    pairs = _check_sort(sort_keys, sort_dirs)
+    _check_count("limit", limit)
+    _check_count("offset", offset)
+    _check_marker(marker)
+    if keys is not None:
+        known = set(keys) | {alias for alias, key in KEY_ALIASES.items()
+                             if key in keys}
+        for key, _desc in pairs:
+            if key not in known:
+                raise _invalid("unknown sort key %r: sort by %s"
+                               % (key, ", ".join(sorted(known))))
+
+
 def _values(entries: Sequence[dict[str, Any]], key: str) -> list[Any]:
     """The raw value of ``key`` in every entry, or InvalidInput."""
     fields = [key]

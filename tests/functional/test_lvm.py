@@ -18,6 +18,8 @@ all removed at cleanup even when the test fails) holding
 snapshots, a thin pool, a merging snapshot, a reserved name, a tagged LV.
 """
 
+import fcntl
+import os
 import threading
 
 import fixtures
@@ -27,6 +29,7 @@ from oslo_config import cfg
 from manageable_driver import exception
 from manageable_driver import opts
 from manageable_driver.drivers import lvm
+from manageable_driver.drivers.lvm import commands
 from manageable_driver.drivers.lvm import options
 from tests import base
 from tests.functional import lvm_fixtures as layout
@@ -168,7 +171,8 @@ class ManageTest(LVMTestCase):
         self.assertEqual(VOLUME_ID, entries["odd"]["cinder_id"])
         self.assertEqual("odd", drv.find_lv(volume()).name)
         self.assertRaises(exception.ManageExistingAlreadyManaged,
-                          drv.manage_existing, volume("other"),
+                          drv.manage_existing,
+                          volume("0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a"),
                           {"source-name": "odd"})
         drv.unmanage(volume())
         self.assertEqual("", self.vg.lv_tags("odd"))
@@ -191,13 +195,71 @@ class ManageTest(LVMTestCase):
         self.assertEqual(before, self.vg.lv_names())
 
     def test_failed_rename_keeps_the_name(self):
+        # A real LVM refusal: another LVM command holds the VG lock (a
+        # shared flock here) and LVM is told not to wait for it, so lvs
+        # still reads the VG and lvrename fails.
+        conf_dir = os.path.join(self.vg.tmpdir, "no-wait")
+        lock_dir = os.path.join(self.vg.tmpdir, "locks")
+        os.mkdir(conf_dir)
+        os.mkdir(lock_dir)
+        with open(self.vg.conf_file) as f:
+            text = f.read()
+        with open(os.path.join(conf_dir, "lvm.conf"), "w") as f:
+            f.write(text.replace(
+                "global {", 'global {\n    wait_for_locks = 0\n'
+                '    locking_dir = "%s"' % lock_dir, 1))
+        holder = os.open(os.path.join(lock_dir, "V_" + self.vg.vg_name),
+                         os.O_CREAT | os.O_RDWR)
+        self.addCleanup(os.close, holder)
+        fcntl.flock(holder, fcntl.LOCK_SH)
         drv = self.driver()
-        # LVM refuses: an LV named "odd" exists.
+        drv.lvm = commands.LVMCommands(
+            self.vg.vg_name, execute=self.execute,
+            lvm_conf_file=os.path.join(conf_dir, "lvm.conf"))
         exc = self.assertRaises(exception.VolumeBackendAPIException,
-                                drv.manage_existing, volume(name="odd"),
+                                drv.manage_existing, volume(),
                                 {"source-name": "tiny"})
-        self.assertIn("already exists", str(exc))
+        self.assertIn("lvrename", str(exc))
+        self.assertIn("Can't get lock", str(exc))
         self.assertIn("tiny", self.vg.lv_names())
+        self.assertNotIn("volume-%s" % VOLUME_ID, self.vg.lv_names())
+
+    def test_taken_target_name_is_refused_before_lvrename(self):
+        drv = self.driver()
+        drv.manage_existing(volume(), {"source-name": "plain"})
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                drv.manage_existing, volume(),
+                                {"source-name": "tiny"})
+        self.assertIn("already named volume-%s" % VOLUME_ID, str(exc))
+        self.assertIn("tiny", self.vg.lv_names())
+
+    def test_volume_names_are_not_escaped(self):
+        # Only snapshot names are stored as _snapshot-*: a volume named
+        # like a snapshot is refused, never renamed to _snapshot-*.
+        drv = self.driver()
+        self.assertRaises(exception.InvalidInput, drv.manage_existing,
+                          volume(name="snapshot-%s" % SNAPSHOT_ID),
+                          {"source-name": "plain"})
+        self.assertIn("plain", self.vg.lv_names())
+
+    def test_non_uuid_ids_are_refused(self):
+        # Otherwise a second manage would not know the LV is managed.
+        for mode in ("rename", "tag"):
+            with self.subTest(mode=mode):
+                drv = self.driver(mode)
+                self.assertRaises(exception.InvalidInput,
+                                  drv.manage_existing,
+                                  {"id": "a", "name": "volume-a"},
+                                  {"source-name": "plain"})
+                self.assertIn("plain", self.vg.lv_names())
+                self.assertEqual("", self.vg.lv_tags("plain"))
+
+    def test_get_size_refuses_what_manage_refuses(self):
+        drv = self.driver()
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                drv.manage_existing_get_size, volume(),
+                                {"source-name": "morigin"})
+        self.assertIn("merged", str(exc))
 
     def test_type_mismatch(self):
         drv = self.driver()

@@ -280,3 +280,29 @@ class PageTest(base.TestCase):
             [{"source-name": "b"}, {"source-name": "a"}],
             [e["reference"] for e in page(backend, sort_keys=["identifier"],
                                           sort_dirs=["desc"])])
+
+
+class ArgumentsFirstTest(base.TestCase):
+
+    def test_bad_arguments_are_refused_before_the_backend_is_asked(self):
+        class Unreachable(InMemoryBackend):
+            def list_volume_records(self):
+                raise AssertionError("the backend was asked")
+
+        backend = Unreachable()
+        cases = [({"limit": -1}, "limit must not be negative"),
+                 ({"offset": "2"}, "offset must be a non-negative"),
+                 ({"marker": "{bad"}, "is not valid JSON"),
+                 ({"sort_keys": ["name"]},
+                  "unknown sort key 'name': sort by identifier, reference, "
+                  "size"),
+                 ({"sort_dirs": ["up"]}, "invalid sort direction 'up'")]
+        for kwargs, message in cases:
+            with self.subTest(kwargs=kwargs):
+                exc = self.assertRaises(exception.InvalidInput, page,
+                                        backend, **kwargs)
+                self.assertIn(message, str(exc))
+
+    def test_unknown_key_is_refused_on_an_empty_backend_too(self):
+        self.assertRaises(exception.InvalidInput, page, InMemoryBackend(),
+                          sort_keys=["cinder_id"])

@@ -45,7 +45,6 @@ BY_NAME = "name"
 BY_UUID = "uuid"
 
 # Characters lvm(8) accepts in tags (TAGS section).
-_VALID_TAG = re.compile(r"[A-Za-z0-9_+.\-/=!:#&]{1,1024}\Z")
 _VALID_VG = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}\Z")
 
 
@@ -164,6 +163,7 @@ class LVMDriver(listing.ManageableListingMixin,
                        % (lv.name, "a snapshot" if lv.is_snapshot
                           else "not a snapshot", kind))
         record = self._record(lv, kind)
+        self.ensure_safe(record, existing_ref, kind)
         if record.size_bytes is None:
             raise exception.VolumeBackendAPIException(
                 data=record.size_error or "no size for LV %s" % lv.name)
@@ -191,18 +191,14 @@ class LVMDriver(listing.ManageableListingMixin,
     # Manage --------------------------------------------------------------
 
     def _tag(self, obj: Any, kind: str) -> str:
-        obj_id = references.field(obj, "id")
-        prefix = (report.SNAPSHOT_TAG_PREFIX if kind == "snapshot"
-                  else report.VOLUME_TAG_PREFIX)
-        tag = "%s%s" % (prefix, obj_id)
-        if obj_id is None or not _VALID_TAG.match(tag):
-            raise exception.InvalidInput(
-                reason="the %s id %r cannot be recorded in an LVM tag"
-                       % (kind, obj_id))
-        return tag
+        return "%s%s" % (report.tag_prefix(kind), self.cinder_id(obj, kind))
 
     def _target_name(self, obj: Any, kind: str) -> str:
-        name = report.escape_name(references.object_name(obj, kind))
+        name = self.cinder_name(obj, kind)
+        if kind == "snapshot":
+            # Stored as Cinder's LVM driver stores it: LVM refuses names
+            # starting with "snapshot".
+            name = report.escape_name(name)
         problem = report.name_problem(name)
         if problem:
             raise exception.InvalidInput(
@@ -247,18 +243,31 @@ class LVMDriver(listing.ManageableListingMixin,
             tag = self._tag(obj, kind)
         else:
             target = self._target_name(obj, kind)
-        found = self._resolve(existing_ref, (how, value))
-        with self.locks.lock(self.vg_name, found.uuid):
+        # The lock is per LV uuid, stable across renames: a name must be
+        # resolved to it first.
+        uuid = (value if how == BY_UUID
+                else self._resolve(existing_ref, (how, value)).uuid)
+        with self.locks.lock(self.vg_name, uuid):
             # Another manage may have renamed or tagged the LV while this
             # one waited: decide on what LVM says now.
             lvs = self.lvm.report()
-            lv = self._find(lvs, BY_UUID, found.uuid)
+            lv = self._find(lvs, BY_UUID, uuid)
+            if lv is None and how == BY_UUID:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref,
+                    reason="no LV with uuid %s in volume group %s"
+                           % (uuid, self.vg_name))
             if lv is None or (how == BY_NAME and lv.name != value):
                 raise exception.ManageExistingInvalidReference(
                     existing_ref=existing_ref,
                     reason="the LV was renamed or removed meanwhile "
                            "(now %s)" % (lv.name if lv else "gone"))
             self.ensure_safe(self._record(lv, kind), existing_ref, kind)
+            if target and self._find(lvs, BY_NAME, target) is not None:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref,
+                    reason="another LV of volume group %s is already "
+                           "named %s" % (self.vg_name, target))
             if kind == "volume":
                 self._check_type(obj, lv)
             else:
@@ -268,7 +277,7 @@ class LVMDriver(listing.ManageableListingMixin,
                 LOG.info("Managed LV %(vg)s/%(lv)s as %(kind)s %(tag)s",
                          {"vg": self.vg_name, "lv": lv.name, "kind": kind,
                           "tag": tag})
-            elif lv.name != target:
+            else:
                 self.lvm.rename(lv.name, target)
 
     def manage_existing(self, volume: Any, existing_ref: Any) -> None:
@@ -312,9 +321,7 @@ class LVMDriver(listing.ManageableListingMixin,
         lvs = self.lvm.report()
         obj_id = references.field(obj, "id")
         if obj_id is not None:
-            prefix = (report.SNAPSHOT_TAG_PREFIX if kind == "snapshot"
-                      else report.VOLUME_TAG_PREFIX)
-            tag = "%s%s" % (prefix, obj_id)
+            tag = "%s%s" % (report.tag_prefix(kind), obj_id)
             for lv in lvs:
                 if tag in lv.tags:
                     return lv

@@ -61,6 +61,11 @@ VOLUME_TAG_PREFIX = "cinder-volume-id="
 SNAPSHOT_TAG_PREFIX = "cinder-snapshot-id="
 
 
+def tag_prefix(kind: str) -> str:
+    """The tag prefix that records a managed ``kind`` (volume, snapshot)."""
+    return SNAPSHOT_TAG_PREFIX if kind == "snapshot" else VOLUME_TAG_PREFIX
+
+
 def name_problem(name: str) -> str | None:
     """Return why LVM would refuse ``name`` as a new LV name, or None.
 
