@@ -101,8 +101,14 @@ class CommandFailed(VolumeBackendAPIException):
         self.exit_code = exit_code
         self.stdout = stdout
         self.stderr = stderr
-        super().__init__(cmd=cmd, exit_code=exit_code, stdout=stdout,
-                         stderr=stderr.strip(), data=stderr.strip())
+        # A command that never exited (timed out, could not start) has no
+        # exit code to report.
+        message = None if exit_code is not None else (
+            "Bad or unexpected response from the storage volume backend "
+            "API: command %s did not finish: %s" % (cmd, stderr.strip()))
+        super().__init__(message, cmd=cmd, exit_code=exit_code,
+                         stdout=stdout, stderr=stderr.strip(),
+                         data=stderr.strip())
 
 
 class LockTimeout(VolumeBackendAPIException):

@@ -121,7 +121,12 @@ class LocalLockProvider(LockProvider):
     @contextlib.contextmanager
     def lock(self, backend: str, obj: str) -> Iterator[None]:
         name = lock_name(backend, obj)
-        os.makedirs(self.lock_path, mode=0o700, exist_ok=True)
+        try:
+            os.makedirs(self.lock_path, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data="cannot use lock directory %s: %s"
+                     % (self.lock_path, exc.strerror or exc))
         deadline = time.monotonic() + self.timeout
         semaphore = lockutils.internal_lock(name)
         if not semaphore.acquire(timeout=self.timeout):
@@ -131,7 +136,14 @@ class LocalLockProvider(LockProvider):
             file_lock = lockutils.external_lock(name,
                                                 lock_path=self.lock_path)
             remaining = max(0.0, deadline - time.monotonic())
-            if not file_lock.acquire(timeout=remaining):
+            try:
+                acquired = file_lock.acquire(timeout=remaining)
+            except OSError as exc:
+                raise exception.VolumeBackendAPIException(
+                    data="cannot take the lock of %s in %s: %s"
+                         % (_describe(backend, obj, name), self.lock_path,
+                            exc.strerror or exc))
+            if not acquired:
                 raise exception.LockTimeout(
                     name=_describe(backend, obj, name),
                     timeout=self.timeout)

@@ -96,7 +96,7 @@ def _managed(args: argparse.Namespace) -> list[dict[str, str]]:
             with open(args.managed_file, encoding="utf-8") as f:
                 ids += [line.strip() for line in f
                         if line.strip() and not line.startswith("#")]
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise UsageError("--managed-file: %s" % exc)
     return [{"id": i} for i in ids]
 
@@ -192,8 +192,12 @@ def _backend_configuration(args: argparse.Namespace) -> tuple[str, Any]:
         if not os.path.isfile(args.config_file):
             raise UsageError("--config-file: no such file: %s"
                              % args.config_file)
-        conf(args=[], project="cinder", validate_default_values=True,
-             default_config_files=[args.config_file])
+        try:
+            conf(args=[], project="cinder", validate_default_values=True,
+                 default_config_files=[args.config_file])
+        except UnicodeDecodeError as exc:
+            raise UsageError("--config-file %s: %s" % (args.config_file,
+                                                       exc))
         group = args.backend
         conf.register_opt(cfg.StrOpt("volume_driver"), group=group)
         if args.backend not in conf.list_all_sections():
@@ -202,6 +206,9 @@ def _backend_configuration(args: argparse.Namespace) -> tuple[str, Any]:
     else:
         conf(args=[])
         group = CLI_GROUP
+    if args.lvm_conf is not None and not os.path.isfile(args.lvm_conf):
+        # LVM would silently read /etc/lvm instead.
+        raise UsageError("--lvm-conf: no such file: %s" % args.lvm_conf)
     kind = args.driver or _infer_kind(args, conf, group)
     module = importlib.import_module(DRIVERS[kind][0])
     backend = configuration.Configuration(conf, group)
@@ -323,19 +330,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             std_logging.WARNING)
     try:
         return run(args)
-    except UsageError as exc:
-        print("manageable-driver: error: %s" % exc, file=sys.stderr)
-        return EXIT_USAGE
-    except _REFUSED as exc:
-        print("manageable-driver: error: %s" % exc, file=sys.stderr)
-        return EXIT_USAGE
+    except (UsageError, cfg.Error) + _REFUSED as exc:
+        return _fail(exc, EXIT_USAGE)
     except exception.ManageableDriverException as exc:
-        print("manageable-driver: error: %s" % exc, file=sys.stderr)
-        return EXIT_BACKEND
-    except cfg.Error as exc:
-        print("manageable-driver: error: configuration: %s" % exc,
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(exc, EXIT_BACKEND)
+
+
+def _fail(exc: Exception, code: int) -> int:
+    # One line, whatever the backend printed (LVM's stderr spans several).
+    print("manageable-driver: error: %s" % " ".join(str(exc).split()),
+          file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -119,3 +119,37 @@ class OutputTest(base.TestCase):
         text = output.table([{"reference": {}, "source_reference":
                               {"source-name": "v"}}])
         self.assertIn("Source reference", text)
+
+
+class OneLineErrorTest(base.TestCase):
+
+    def test_missing_lvm_conf_is_refused(self):
+        code, out, err = run_cli("list", "volumes", "--volume-group", "vg",
+                                 "--lvm-conf", "/nonexistent/lvm.conf")
+        self.assertEqual((2, ""), (code, out))
+        self.assertEqual("manageable-driver: error: --lvm-conf: no such "
+                         "file: /nonexistent/lvm.conf\n", err)
+
+    def test_config_file_that_is_not_utf8(self):
+        path = self.create_tempfiles([("bad", b"[x]\nvolume_group = \xff\n")],
+                                     ext=".conf")[0]
+        code, _out, err = run_cli("list", "volumes", "--config-file", path,
+                                  "--backend", "x", "--driver", "lvm")
+        self.assertEqual(2, code)
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertIn("utf-8", err)
+
+    def test_managed_file_that_is_not_utf8(self):
+        path = self.create_tempfiles([("ids", b"\xff\xfe\n")])[0]
+        code, _out, err = run_cli("list", "volumes", "--dir", os.getcwd(),
+                                  "--managed-file", path)
+        self.assertEqual(2, code)
+        self.assertIn("--managed-file", err)
+        self.assertNotIn("Traceback", err)
+
+    def test_multi_line_messages_become_one_line(self):
+        out = io.StringIO()
+        with contextlib.redirect_stderr(out):
+            code = cli._fail(ValueError("first\n  second\n"), 1)
+        self.assertEqual((1, "manageable-driver: error: first second\n"),
+                         (code, out.getvalue()))

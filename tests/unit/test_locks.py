@@ -356,3 +356,15 @@ class CoordinatedLockProviderTest(base.TestCase):
         self.assertNotIn("s3cret", str(exc))
         self.assertIn(":***@127.0.0.1", str(exc))
         self.assertIn("lv1", str(exc))
+
+
+class LockDirectoryErrorTest(base.TestCase):
+
+    def test_lock_path_that_is_a_file(self):
+        # A plain file where the lock directory should be: a library
+        # error naming the path, not a bare OSError.
+        path = self.create_tempfiles([("not-a-dir", "x")])[0]
+        provider = locks.LocalLockProvider(path, timeout=1)
+        exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                provider.lock("vg", "uuid").__enter__)
+        self.assertIn("cannot use lock directory %s" % path, str(exc))
