@@ -44,6 +44,7 @@ from typing import cast
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from manageable_driver import configuration as md_configuration
 from manageable_driver import exception
 
 try:
@@ -95,7 +96,7 @@ def cinder_errors(func: _F) -> _F:
     return cast(_F, wrapper)
 
 
-class CinderConfiguration:
+class CinderConfiguration(md_configuration.Configuration):
     """A backend's Cinder configuration, as the backend driver reads it.
 
     Options come from the backend's section of cinder.conf (Cinder's
@@ -108,19 +109,12 @@ class CinderConfiguration:
 
     def __init__(self, configuration: Any,
                  conf: cfg.ConfigOpts | None = None) -> None:
+        super().__init__(conf if conf is not None else cfg.CONF)
         self._configuration = configuration
-        self._conf = conf if conf is not None else cfg.CONF
 
     def append_config_values(self, volume_opts: Iterable[cfg.Opt]) -> None:
         """Register ``volume_opts`` in the backend's section."""
         self._configuration.append_config_values(list(volume_opts))
-
-    def safe_get(self, value: str) -> Any:
-        """Return option ``value``, None when it is not registered."""
-        try:
-            return getattr(self, value)
-        except (cfg.NoSuchOptError, AttributeError):
-            return None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
