@@ -22,6 +22,11 @@ and a crash between the two leaves the image under both names (a hard
 link), which the listing reports as not safe and a repeated manage call
 finishes.  Where neither works the rename is refused: a check followed by
 ``rename`` could replace a file created in between.
+
+Both calls act on a name, not on the file checked before: whoever can
+write the directory may swap the name for a symbolic link in between.
+Given the file's key, the new name is checked after the step, and a
+step that moved anything else is undone (see :class:`NotTheFile`).
 """
 
 from __future__ import annotations
@@ -30,10 +35,22 @@ from collections.abc import Callable
 import ctypes
 import errno
 import os
+import stat
 
 RENAME_NOREPLACE = 1
 
 StepHook = Callable[[str], None]
+Key = tuple[int, int]
+
+
+class NotTheFile(Exception):
+    """The name no longer held the checked file when it was renamed or
+    linked; the step was undone as far as ``undone`` says."""
+
+    def __init__(self, name: str, undone: str) -> None:
+        super().__init__(name, undone)
+        self.name = name
+        self.undone = undone
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _renameat2 = getattr(_libc, "renameat2", None)
@@ -65,11 +82,46 @@ def renameat2_noreplace(dir_fd: int, old: str, new: str) -> bool:
     raise OSError(err, os.strerror(err), new)
 
 
-def link(dir_fd: int, old: str, new: str) -> None:
+def is_file(dir_fd: int, name: str, key: Key) -> bool:
+    """True when ``name`` is the regular file ``key``, not through a
+    symbolic link."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == key
+
+
+def _undo(dir_fd: int, old: str, new: str) -> str:
+    """Give back ``old`` what a rename or link to ``new`` took from it.
+
+    :returns: what was done, for the error message.
+    """
+    try:
+        if renameat2_noreplace(dir_fd, new, old):
+            return "renamed back to %s" % old
+    except OSError:
+        pass  # old exists again (or is the same file, after a link)
+    try:
+        st = os.stat(new, dir_fd=dir_fd, follow_symlinks=False)
+        # A symbolic link holds no data; a second hard link is a name we
+        # made: removing either loses nothing.
+        if stat.S_ISLNK(st.st_mode) or st.st_nlink > 1:
+            os.unlink(new, dir_fd=dir_fd)
+            return "%s removed" % new
+    except OSError as exc:
+        return "left as %s (%s)" % (new, exc.strerror)
+    return "left as %s" % new
+
+
+def link(dir_fd: int, old: str, new: str, key: Key | None = None) -> None:
     """Give ``old`` the second name ``new`` in ``dir_fd``.
 
+    :param key: when given, ``new`` must turn out to be this regular
+        file; otherwise the link is removed.
     :raises OSError: ``EEXIST`` when ``new`` exists; ``EOPNOTSUPP`` when
         the filesystem has no hard links.
+    :raises NotTheFile: ``old`` was not the file ``key`` any more.
     """
     try:
         os.link(old, new, src_dir_fd=dir_fd, dst_dir_fd=dir_fd,
@@ -81,24 +133,32 @@ def link(dir_fd: int, old: str, new: str) -> None:
                           "renameat2(RENAME_NOREPLACE) nor hard links (%s)"
                           % exc.strerror, new)
         raise
+    if key is not None and not is_file(dir_fd, new, key):
+        raise NotTheFile(old, _undo(dir_fd, old, new))
 
 
 def rename_noreplace(dir_fd: int, old: str, new: str,
                      hook: StepHook | None = None,
-                     use_renameat2: bool = True) -> None:
+                     use_renameat2: bool = True,
+                     key: Key | None = None) -> None:
     """Rename ``old`` to ``new`` in directory ``dir_fd``, never replacing.
 
     :param hook: called with the name of each step once it is done
         (tests stop a process there to check crash safety).
     :param use_renameat2: False to go straight to link and unlink.
+    :param key: when given, what was renamed must be this regular file;
+        otherwise the rename is undone.
     :raises OSError: ``EEXIST`` when ``new`` exists (nothing changed), or
         the failure of a step.
+    :raises NotTheFile: ``old`` was not the file ``key`` any more.
     """
     if use_renameat2 and renameat2_noreplace(dir_fd, old, new):
+        if key is not None and not is_file(dir_fd, new, key):
+            raise NotTheFile(old, _undo(dir_fd, old, new))
         if hook:
             hook("renamed")
         return
-    link(dir_fd, old, new)
+    link(dir_fd, old, new, key)
     if hook:
         hook("linked")
     os.unlink(old, dir_fd=dir_fd)
