@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 import dataclasses
 import errno
+import json
 import os
 import re
 import stat
@@ -98,12 +99,18 @@ class Inventory:
         (qcow2) or extent (vmdk) it is.
     :ivar backing: image key to its backing file, when that is one of
         ``images``.
+    :ivar unresolved: configured directory to the images of it naming a
+        backing or data file this scan cannot tell (a protocol, a name
+        relative to qemu's working directory): any image of that
+        directory may be the one named.
     """
 
     images: list[ImageFile]
     backing_of: dict[Key, list[ImageFile]]
     data_file_of: dict[Key, list[ImageFile]]
     backing: dict[Key, ImageFile]
+    unresolved: dict[str, list[ImageFile]] = dataclasses.field(
+        default_factory=dict)
 
     def by_key(self) -> dict[Key, ImageFile]:
         return {image.key: image for image in self.images}
@@ -190,12 +197,23 @@ def read_image(fd: int, st: os.stat_result) -> headers.ImageHeader:
     return headers.parse(read, st.st_size)
 
 
-def open_image(name: str, dir_fd: int) -> tuple[int, os.stat_result]:
+def open_image(name: str, dir_fd: int,
+               lstat_first: bool = True) -> tuple[int, os.stat_result]:
     """Open regular file ``name`` of directory ``dir_fd`` for reading.
 
+    :param lstat_first: look at the entry before opening it, so that a
+        device or fifo is never opened (opening some devices, even
+        ``O_NONBLOCK``, has effects).  The listing, which already has the
+        entry's type from the directory, passes False.
     :raises OSError: ``ELOOP`` for a symbolic link, ``EINVAL`` for
         anything but a regular file, or the error of opening it.
     """
+    if lstat_first:
+        lst = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if stat.S_ISLNK(lst.st_mode):
+            raise OSError(errno.ELOOP, "a symbolic link", name)
+        if not stat.S_ISREG(lst.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", name)
     fd = os.open(name, OPEN_FILE_FLAGS, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
@@ -211,7 +229,7 @@ def inspect(directory: str, relpath: str, name: str, dir_fd: int,
             in_use: dict[Key, str]) -> ImageFile | None:
     """Read one directory entry; None when it is not a regular file."""
     try:
-        fd, st = open_image(name, dir_fd)
+        fd, st = open_image(name, dir_fd, lstat_first=False)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EINVAL, errno.ENOENT,
                          errno.ENXIO):
@@ -296,18 +314,76 @@ def _subdir(directory: str, dir_fd: int, name: str, relpath: str,
         os.close(sub)
 
 
-def _resolve(image: ImageFile, target: str) -> Key | None:
-    """Return the key of the file ``target`` names, relative as qemu."""
-    if not target or ":" in target.split("/", 1)[0] or "\0" in target:
-        # A protocol (nbd:, json:{...}) or an unusable name: no file here.
+def _json_filenames(value: object) -> list[str]:
+    """Every string a ``json:`` file name gives as a ``filename``, at any
+    depth, nested (``{"file": {"filename": ..}}``) or flattened
+    (``{"file.filename": ..}``)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (key == "filename" or str(key).endswith(".filename")) \
+                    and isinstance(item, str):
+                found.append(item)
+            else:
+                found.extend(_json_filenames(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_json_filenames(item))
+    return found
+
+
+def _local_names(target: str) -> list[str] | None:
+    """Return the local file names qemu opens for backing or data file
+    name ``target``, as qemu reads it.
+
+    :returns: the names, relative ones relative to the image's directory;
+        None when qemu would open something this
+        scan cannot tell: another protocol, an unparseable ``json:``, or
+        a name qemu takes relative to its own working directory.
+    """
+    # qemu reads the name as a C string: it ends at the first NUL.
+    target = target.split("\0", 1)[0]
+    if not target:
+        return []
+    # qemu's path_has_protocol: a ':' before the first '/'.
+    if ":" not in target.split("/", 1)[0]:
+        return [target]
+    protocol, rest = target.split(":", 1)
+    if protocol == "file":
+        names = [rest]
+    elif protocol == "json":
+        try:
+            names = _json_filenames(json.loads(rest))
+        except ValueError:
+            return None
+        if not names:
+            return None
+    else:
         return None
-    path = os.path.join(os.path.dirname(image.path), target)
-    try:
-        # stat() opens nothing, so a fifo target cannot hang the listing.
-        st = os.stat(path)
-    except (OSError, ValueError):
+    # A protocol name is not combined with the image's directory: a
+    # relative one is relative to wherever qemu runs.
+    if not all(os.path.isabs(name) for name in names):
         return None
-    return (st.st_dev, st.st_ino)
+    return names
+
+
+def _resolve(image: ImageFile, target: str) -> list[Key] | None:
+    """Return the keys of the files ``target`` names, relative as qemu;
+    None when it cannot be told (see :func:`_local_names`)."""
+    names = _local_names(target)
+    if names is None:
+        return None
+    keys = []
+    for name in names:
+        path = os.path.join(os.path.dirname(image.path), name)
+        try:
+            # stat() opens nothing, so a fifo target cannot hang the
+            # listing.
+            st = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        keys.append((st.st_dev, st.st_ino))
+    return list(dict.fromkeys(keys))
 
 
 def relate(images: Iterable[ImageFile]) -> Inventory:
@@ -315,22 +391,35 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
     listed = list(images)
     by_key = {image.key: image for image in listed}
     inventory = Inventory(listed, {}, {}, {})
+
+    def unresolved(image: ImageFile) -> None:
+        users = inventory.unresolved.setdefault(image.directory, [])
+        if image not in users:
+            users.append(image)
+
     for image in listed:
         header = image.header
         if header is None:
             continue
         if header.backing_file is not None:
-            key = _resolve(image, header.backing_file)
-            if key is not None and key in by_key:
-                inventory.backing_of.setdefault(key, []).append(image)
-                inventory.backing[image.key] = by_key[key]
+            keys = _resolve(image, header.backing_file)
+            if keys is None:
+                unresolved(image)
+            for key in keys or ():
+                if key in by_key:
+                    inventory.backing_of.setdefault(key, []).append(image)
+                    inventory.backing[image.key] = by_key[key]
         data_files = list(header.extents)
         if header.data_file is not None:
             data_files.append(header.data_file)
         for data_file in data_files:
-            key = _resolve(image, data_file)
-            if key is not None and key in by_key and key != image.key:
-                inventory.data_file_of.setdefault(key, []).append(image)
+            keys = _resolve(image, data_file)
+            if keys is None:
+                unresolved(image)
+            for key in keys or ():
+                if key in by_key and key != image.key:
+                    inventory.data_file_of.setdefault(key, []).append(
+                        image)
     return inventory
 
 
