@@ -16,12 +16,19 @@
 Listing never calls these; a manage call runs ``qemu-img info`` once to
 confirm what the native header parser read, and a snapshot manage runs
 ``qemu-img rebase -u`` once to point the volume at the renamed snapshot.
+
+Both are handed the file the driver has open and checked, as
+``/proc/PID/fd/N`` (:func:`fd_path`), never a name in the image directory
+that could be swapped for a symbolic link in between; and ``info`` is
+told the format (``-f``), so qemu-img never probes one (a probe could
+find a vmdk descriptor in a raw image and open the files it names).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from typing import Any
 
 from manageable_driver import exception
@@ -60,6 +67,16 @@ def parse_info(text: str) -> ImageInfo:
                  % (exc, text))
 
 
+def fd_path(fd: int) -> str:
+    """Return the name by which another process opens what ``fd`` of
+    this process is open on.
+
+    Opening it reaches that very file (the kernel does not resolve the
+    name again), whatever happened to its directory entry since.
+    """
+    return "/proc/%d/fd/%d" % (os.getpid(), fd)
+
+
 class QemuImg:
     """qemu-img calls of one file backend.
 
@@ -78,16 +95,21 @@ class QemuImg:
                                            root_helper=root_helper,
                                            timeout=timeout)
 
-    def info(self, path: str) -> ImageInfo:
-        """Return what qemu-img's own probe says of ``path``.
+    def info(self, path: str, image_format: str) -> ImageInfo:
+        """Return what qemu-img says of ``path`` opened as
+        ``image_format``.
 
         Run without ``--force-share``: it fails when a running qemu holds
         the image's write lock, which is one more in-use check.
 
-        :raises CommandFailed: qemu-img failed (locked, unreadable).
+        :param path: the image, best as :func:`fd_path` of a checked fd.
+        :param image_format: the format to open it as; qemu-img does not
+            probe.
+        :raises CommandFailed: qemu-img failed (locked, unreadable, not
+            that format).
         """
         result = self.runner.run(self.qemu_img, "info", "--output=json",
-                                 path)
+                                 "-f", image_format, path)
         return parse_info(result.stdout)
 
     def rebase_unsafe(self, path: str, backing_file: str,

@@ -14,8 +14,12 @@
 
 Pure: :func:`parse` is handed a bounded read function and the file size,
 never a path, so it cannot follow anything on the host.  It recognises
-qcow2 (v2 and v3) in detail, and vmdk, vhd, vhdx, vdi, qed and LUKS by
-their magic; anything else is raw, as qemu's probe treats it.
+qcow2 (v2 and v3) in detail, and every other format qemu's probe
+recognises (vmdk, vhd, vhdx, vdi, qed, LUKS, parallels, bochs, cloop,
+dmg, qcow version 1) by its magic, at least as widely as qemu 7.2's
+probes do; anything else is raw, as qemu's probe treats it.  A file read
+as raw is never one qemu would open as anything else (which could make
+it read other files, a vmdk descriptor's extents for one).
 
 Every length and offset field is bounded before it is used: the parser
 reads at most :data:`MAX_READ` bytes in total whatever the header says.
@@ -45,10 +49,25 @@ VHD_MAGIC = b"conectix"
 VDI_SIGNATURE = 0xbeda107f
 VDI_SIGNATURE_OFFSET = 64
 VHD_FOOTER_SIZE = 512
+PARALLELS_MAGICS = (b"WithoutFreeSpace", b"WithouFreSpacExt")
+BOCHS_MAGIC = b"Bochs Virtual HD Image"
+# qemu's cloop probe looks for this script header.  A file holding only
+# the start of it is taken as cloop too, which only refuses more.
+CLOOP_MAGIC = (b"#!/bin/sh\n#V2.0 Format\n"
+               b"modprobe cloop file=$0 && mount -r -t iso9660 /dev/cloop "
+               b"$1\n")
+# A dmg image ends with a 512-byte trailer starting "koly" (qemu itself
+# probes dmg by a ".dmg" file name).
+DMG_TRAILER_MAGIC = b"koly"
+# qemu's vmdk probe takes a text file whose first line that is neither a
+# comment nor blank is one of these as a descriptor.
+VMDK_VERSION_LINES = tuple(b"version=%d%s" % (v, end) for v in (1, 2, 3)
+                           for end in (b"\n", b"\r\n"))
 
-# How much of the start of a file the probe reads: the whole fixed qcow2
-# v3 header and every other format's magic fit in it.
-PROBE_SIZE = 512
+# How much of the start of a file the probe reads: as much as qemu's
+# probe reads (BLOCK_PROBE_BUF_SIZE), which the vmdk text probe can use
+# all of; the whole fixed qcow2 v3 header fits in it.
+PROBE_SIZE = 2048
 
 # qemu refuses cluster sizes outside 512 B .. 2 MiB.
 MIN_CLUSTER_BITS = 9
@@ -200,16 +219,20 @@ def parse(read: ReadAt, file_size: int) -> ImageHeader:
     head = bounded(0, min(PROBE_SIZE, file_size))
     if head.startswith(QCOW2_MAGIC):
         return _parse_qcow2(bounded, head, file_size)
-    if head.startswith(VMDK_DESCRIPTOR):
+    if head.startswith(VMDK_DESCRIPTOR) or _vmdk_text(head):
         return _parse_vmdk_descriptor(bounded, head, file_size)
     magic_formats = (
         (QED_MAGIC, "qed"), (LUKS_MAGIC, "luks"),
         (VMDK_SPARSE_MAGIC, "vmdk"), (VMDK_COWD_MAGIC, "vmdk"),
         (VHDX_MAGIC, "vhdx"),
-        (VHD_MAGIC, "vpc"))
+        (VHD_MAGIC, "vpc"), (BOCHS_MAGIC, "bochs"),
+        (PARALLELS_MAGICS[0], "parallels"),
+        (PARALLELS_MAGICS[1], "parallels"))
     for magic, fmt in magic_formats:
         if head.startswith(magic):
             return ImageHeader(format=fmt, virtual_size=None)
+    if head and CLOOP_MAGIC.startswith(head[:len(CLOOP_MAGIC)]):
+        return ImageHeader(format="cloop", virtual_size=None)
     if len(head) >= VDI_SIGNATURE_OFFSET + 4:
         (signature,) = struct.unpack_from("<I", head, VDI_SIGNATURE_OFFSET)
         if signature == VDI_SIGNATURE:
@@ -219,7 +242,33 @@ def parse(read: ReadAt, file_size: int) -> ImageHeader:
         footer = bounded(file_size - VHD_FOOTER_SIZE, len(VHD_MAGIC))
         if footer == VHD_MAGIC:
             return ImageHeader(format="vpc", virtual_size=None)
+        if footer.startswith(DMG_TRAILER_MAGIC):
+            return ImageHeader(format="dmg", virtual_size=None)
     return ImageHeader(format=RAW, virtual_size=file_size)
+
+
+def _vmdk_text(head: bytes) -> bool:
+    """True when qemu's vmdk probe takes ``head`` for a text descriptor:
+    comment lines and blank lines, then a ``version=N`` line."""
+    pos = 0
+    while pos < len(head):
+        if head[pos:pos + 1] == b"#":
+            end = head.find(b"\n", pos)
+            if end < 0:
+                return False
+            pos = end + 1
+            continue
+        if head[pos:pos + 1] == b" ":
+            while head[pos:pos + 1] == b" ":
+                pos += 1
+            if head[pos:pos + 1] == b"\r":
+                pos += 1
+            if head[pos:pos + 1] != b"\n":
+                return False
+            pos += 1
+            continue
+        return head.startswith(VMDK_VERSION_LINES, pos)
+    return False
 
 
 def _parse_vmdk_descriptor(read: _Bounded, head: bytes,
@@ -241,6 +290,8 @@ def _parse_qcow2(read: _Bounded, head: bytes, file_size: int) -> ImageHeader:
     if len(head) < 8:
         return _broken("truncated qcow2 header")
     (version,) = struct.unpack_from(">I", head, 4)
+    if version == 1:
+        return ImageHeader(format="qcow", virtual_size=None, version=1)
     if version not in (2, 3):
         return _broken("unsupported qcow2 version %d" % version, version)
     if len(head) < _QCOW2_V2.size:
