@@ -27,6 +27,14 @@ from tests import base
 from tests.unit import file_data
 
 UUID = "0a1b2c3d-0000-4000-8000-00000000000%d"
+VOL = "volume-" + UUID % 1
+VOL2 = "volume-" + UUID % 2
+SNAP = "snapshot-" + UUID % 1
+
+
+def real_path(path):
+    """The file a /proc/PID/fd/N name the driver hands qemu-img is."""
+    return os.readlink(path) if path.startswith("/proc/") else path
 
 
 def checksum(path):
@@ -45,7 +53,8 @@ class ReplayQemuImg:
     def __call__(self, *cmd, **kwargs):
         self.calls.append(cmd)
         if cmd[1] == "info":
-            rec = file_data.Recording(self.origin[os.path.basename(cmd[-1])])
+            rec = file_data.Recording(
+                self.origin[os.path.basename(real_path(cmd[-1]))])
             return rec.info_text, ""
         if cmd[1] == "rebase":
             # The driver reads the header back after a rebase: write the
@@ -179,7 +188,7 @@ class ReferenceTest(DriverTestCase):
         before = sorted(os.listdir(self.dir))
         exc = self.assertRaises(
             exception.ManageExistingInvalidReference,
-            self.driver.manage_existing, {"name": "volume-x"}, ref)
+            self.driver.manage_existing, {"name": VOL}, ref)
         self.assertIn(reason, str(exc))
         self.assertEqual(before, sorted(os.listdir(self.dir)))
 
@@ -240,30 +249,33 @@ class ManageTest(DriverTestCase):
         ref = self.make("v2.qcow2")
         digest = checksum(self.path("v2.qcow2"))
         self.assertEqual(2, self.driver.manage_existing_get_size(
-            {"name": "volume-1"}, ref))
+            {"name": VOL}, ref))
         self.assertIsNone(self.driver.manage_existing(
-            {"name": "volume-1"}, ref))
-        self.assertEqual(["volume-1"], os.listdir(self.dir))
-        self.assertEqual(digest, checksum(self.path("volume-1")))
+            {"name": VOL}, ref))
+        self.assertEqual([VOL], os.listdir(self.dir))
+        self.assertEqual(digest, checksum(self.path(VOL)))
         self.assertEqual(1, len(self.execute.calls))
-        self.assertEqual(("qemu-img", "info", "--output=json",
-                          self.path("v2.qcow2")), self.execute.calls[0])
+        # Told the format, and handed the checked file, not its name.
+        self.assertEqual(("qemu-img", "info", "--output=json", "-f",
+                          "qcow2"), self.execute.calls[0][:5])
+        self.assertTrue(self.execute.calls[0][5].startswith(
+            "/proc/%d/fd/" % os.getpid()))
 
     def test_link_fallback(self):
         ref = self.make("raw.img")
         steps = []
         self.driver.step_hook = steps.append
         self.driver.use_renameat2 = False
-        self.driver.manage_existing({"name": "volume-1"}, ref)
+        self.driver.manage_existing({"name": VOL}, ref)
         self.assertEqual(["linked", "unlinked"], steps)
-        self.assertEqual(["volume-1"], os.listdir(self.dir))
-        self.assertEqual(1, os.stat(self.path("volume-1")).st_nlink)
+        self.assertEqual([VOL], os.listdir(self.dir))
+        self.assertEqual(1, os.stat(self.path(VOL)).st_nlink)
 
     def test_renameat2(self):
         ref = self.make("raw.img")
         steps = []
         self.driver.step_hook = steps.append
-        self.driver.manage_existing({"name": "volume-1"}, ref)
+        self.driver.manage_existing({"name": VOL}, ref)
         self.assertEqual(["renamed"], steps)
 
     def test_never_overwrites(self):
@@ -271,25 +283,25 @@ class ManageTest(DriverTestCase):
             with self.subTest(renameat2=use_renameat2):
                 self.driver.use_renameat2 = use_renameat2
                 ref = self.make("raw.img")
-                with open(self.path("volume-1"), "wb") as f:
+                with open(self.path(VOL), "wb") as f:
                     f.write(b"precious")
                 digest = checksum(self.path("raw.img"))
                 exc = self.assertRaises(
                     exception.VolumeBackendAPIException,
-                    self.driver.manage_existing, {"name": "volume-1"}, ref)
+                    self.driver.manage_existing, {"name": VOL}, ref)
                 self.assertIn("already exists", str(exc))
-                with open(self.path("volume-1"), "rb") as f:
+                with open(self.path(VOL), "rb") as f:
                     self.assertEqual(b"precious", f.read())
                 self.assertEqual(digest, checksum(self.path("raw.img")))
                 self.assertEqual(1, os.stat(self.path("raw.img")).st_nlink)
 
     def test_finishes_an_interrupted_link_rename(self):
         ref = self.make("raw.img")
-        os.link(self.path("raw.img"), self.path("volume-1"))
+        os.link(self.path("raw.img"), self.path(VOL))
         self.assertIn("hard links",
                       self.volumes()["raw.img"]["reason_not_safe"])
-        self.driver.manage_existing({"name": "volume-1"}, ref)
-        self.assertEqual(["volume-1"], os.listdir(self.dir))
+        self.driver.manage_existing({"name": VOL}, ref)
+        self.assertEqual([VOL], os.listdir(self.dir))
 
     def test_refuses_what_the_listing_refuses(self):
         for name in file_data.names():
@@ -301,7 +313,7 @@ class ManageTest(DriverTestCase):
             with self.subTest(image=name):
                 exc = self.assertRaises(
                     exception.ManageExistingInvalidReference,
-                    self.driver.manage_existing, {"name": "volume-1"},
+                    self.driver.manage_existing, {"name": VOL},
                     entry["reference"])
                 self.assertIn(entry["reason_not_safe"], str(exc))
         self.assertEqual(sorted(entries), sorted(os.listdir(self.dir)))
@@ -309,20 +321,20 @@ class ManageTest(DriverTestCase):
 
     def test_type_mismatch(self):
         ref = self.make("v2.qcow2")
-        volume = {"name": "volume-1", "volume_type": {
+        volume = {"name": VOL, "volume_type": {
             "extra_specs": {"volume_format": "raw"}}}
         self.assertRaises(exception.ManageExistingVolumeTypeMismatch,
                           self.driver.manage_existing, volume, ref)
         volume["volume_type"]["extra_specs"]["volume_format"] = "qcow2"
         self.driver.manage_existing(volume, ref)
-        self.assertEqual(["volume-1"], os.listdir(self.dir))
+        self.assertEqual([VOL], os.listdir(self.dir))
 
     def test_qemu_img_disagreeing_stops_manage(self):
         ref = self.make("raw.img")
         self.execute.origin["raw.img"] = "v3.qcow2"
         exc = self.assertRaises(exception.ManageExistingInvalidReference,
                                 self.driver.manage_existing,
-                                {"name": "volume-1"}, ref)
+                                {"name": VOL}, ref)
         self.assertIn("qemu-img reports", str(exc))
         self.assertEqual(["raw.img"], os.listdir(self.dir))
 
@@ -335,53 +347,54 @@ class ManageTest(DriverTestCase):
                                   {"name": name}, ref)
 
     def test_unmanage_keeps_the_file(self):
-        self.make("raw.img", "volume-1")
-        digest = checksum(self.path("volume-1"))
-        self.driver.unmanage({"name": "volume-1"})
+        self.make("raw.img", VOL)
+        digest = checksum(self.path(VOL))
+        self.driver.unmanage({"name": VOL})
         self.driver.unmanage({"name": "volume-gone"})
-        self.assertEqual(digest, checksum(self.path("volume-1")))
+        self.assertEqual(digest, checksum(self.path(VOL)))
 
 
 class SnapshotManageTest(DriverTestCase):
 
     def test_manage_snapshot(self):
         ref = self.make("v3.qcow2")
-        self.make("backed.qcow2", "volume-1")
-        snapshot = {"name": "snapshot-1", "volume": {"name": "volume-1"}}
+        self.make("backed.qcow2", VOL)
+        snapshot = {"name": SNAP, "volume": {"name": VOL}}
         self.assertEqual(1, self.driver.manage_existing_snapshot_get_size(
             snapshot, ref))
         steps = []
         self.driver.step_hook = steps.append
         self.driver.manage_existing_snapshot(snapshot, ref)
         self.assertEqual(["linked", "rebased", "unlinked"], steps)
-        self.assertEqual(["snapshot-1", "volume-1"],
+        self.assertEqual([SNAP, VOL],
                          sorted(os.listdir(self.dir)))
         self.assertEqual(("qemu-img", "rebase", "-u", "-f", "qcow2", "-b",
-                          "snapshot-1", "-F", "qcow2",
-                          self.path("volume-1")), self.execute.calls[-1])
+                          SNAP, "-F", "qcow2"), self.execute.calls[-1][:9])
+        self.assertTrue(self.execute.calls[-1][9].startswith(
+            "/proc/%d/fd/" % os.getpid()))
 
     def test_wrong_volume(self):
         ref = self.make("v3.qcow2")
-        self.make("backed.qcow2", "volume-1")
+        self.make("backed.qcow2", VOL)
         exc = self.assertRaises(
             exception.ManageExistingInvalidReference,
             self.driver.manage_existing_snapshot,
-            {"name": "snapshot-1", "volume": {"name": "volume-2"}}, ref)
-        self.assertIn("not of volume volume-2", str(exc))
-        self.assertEqual(["v3.qcow2", "volume-1"],
+            {"name": SNAP, "volume": {"name": VOL2}}, ref)
+        self.assertIn("not of volume " + VOL2, str(exc))
+        self.assertEqual(["v3.qcow2", VOL],
                          sorted(os.listdir(self.dir)))
 
     def test_not_a_backing_file(self):
         ref = self.make("v2.qcow2")
         self.assertRaises(exception.ManageExistingInvalidReference,
                           self.driver.manage_existing_snapshot,
-                          {"name": "snapshot-1"}, ref)
+                          {"name": SNAP}, ref)
         self.assertRaises(exception.ManageExistingInvalidReference,
                           self.driver.manage_existing_snapshot_get_size,
-                          {"name": "snapshot-1"}, ref)
+                          {"name": SNAP}, ref)
 
     def test_unmanage_snapshot_keeps_the_file(self):
-        self.make("v3.qcow2", "snapshot-1")
-        digest = checksum(self.path("snapshot-1"))
-        self.driver.unmanage_snapshot({"name": "snapshot-1"})
-        self.assertEqual(digest, checksum(self.path("snapshot-1")))
+        self.make("v3.qcow2", SNAP)
+        digest = checksum(self.path(SNAP))
+        self.driver.unmanage_snapshot({"name": SNAP})
+        self.assertEqual(digest, checksum(self.path(SNAP)))

@@ -16,10 +16,13 @@ Listing reads every image's header natively (see :mod:`.scanner`): no
 subprocess however many images.  Manage renames the image, in its own
 directory, to the Cinder name, never replacing a file (see :mod:`.fsops`);
 qemu-img runs once per manage call, to confirm what the header said.
+Every step acts on the file that was checked: qemu-img is handed an open
+descriptor of it, and a rename or link that turns out to have moved
+anything else (a symbolic link swapped in for the name) is undone.
 
 Snapshots are the images that are the backing file of another image of
-the same directory: the image using one is the volume the snapshot
-belongs to (the top of its chain).  Such an image is also listed as a
+the configured directories: the image using one is the volume the
+snapshot belongs to (the top of its chain).  Such an image is also listed as a
 volume, not safe ("backing file of: NAME"), since adopting it as a volume
 would let Cinder write to a file another image reads through.  Managing a
 snapshot renames it and rewrites the volume's backing file pointer with
@@ -36,6 +39,7 @@ import contextlib
 import dataclasses
 import errno
 import os
+import stat
 from typing import Any
 
 from oslo_log import log as logging
@@ -104,8 +108,13 @@ def _size(image: scanner.ImageFile) -> tuple[int | None, str | None]:
     return image.file_size, None
 
 
-def _names(images: Iterable[scanner.ImageFile]) -> str:
-    return ", ".join(sorted(image.relpath for image in images))
+def _names(images: Iterable[scanner.ImageFile],
+           near: scanner.ImageFile) -> str:
+    """Name ``images`` relative to ``near``'s configured directory, or by
+    their full path when they are in another one."""
+    return ", ".join(sorted(
+        image.relpath if image.directory == near.directory else image.path
+        for image in images))
 
 
 def image_problem(image: scanner.ImageFile, inventory: scanner.Inventory,
@@ -113,7 +122,7 @@ def image_problem(image: scanner.ImageFile, inventory: scanner.Inventory,
     """Return why ``image`` must not be adopted as it is, or None.
 
     :param allow_links: do not count a second hard link (a manage call
-        finishing an interrupted rename made it).
+        finishing an interrupted rename made it); a third still counts.
     """
     if image.read_error is not None:
         return image.read_error
@@ -123,8 +132,14 @@ def image_problem(image: scanner.ImageFile, inventory: scanner.Inventory,
             return reason
     users = inventory.data_file_of.get(image.key)
     if users:
-        return "external data file of: %s" % _names(users)
-    if image.nlink > 1 and not allow_links:
+        return "external data file of: %s" % _names(users, image)
+    suspects = [user for user in inventory.unresolved.get(image.directory,
+                                                          ())
+                if user.key != image.key]
+    if suspects:
+        return ("may be the backing or data file of: %s, which names one "
+                "that cannot be resolved here" % _names(suspects, image))
+    if image.nlink > (2 if allow_links else 1):
         return ("has %d hard links: another name may be in use"
                 % image.nlink)
     return None
@@ -137,7 +152,7 @@ def volume_record(image: scanner.ImageFile, inventory: scanner.Inventory,
     reason = image_problem(image, inventory, allow_links)
     children = inventory.backing_of.get(image.key)
     if reason is None and children:
-        reason = "backing file of: %s" % _names(children)
+        reason = "backing file of: %s" % _names(children, image)
     return records.VolumeRecord(
         name=image.name,
         reference={references.SOURCE_NAME: image.path},
@@ -161,7 +176,7 @@ def chain_top(image: scanner.ImageFile,
             return current, None
         if len(children) > 1:
             return current, ("backing file of several images: %s"
-                             % _names(children))
+                             % _names(children, image))
         current = children[0]
         if current.key in seen:
             return current, "backing file chain loops"
@@ -174,6 +189,14 @@ def snapshot_record(image: scanner.ImageFile, inventory: scanner.Inventory,
     size, size_error = _size(image)
     top, ambiguous = chain_top(image, inventory)
     reason = ambiguous or image_problem(image, inventory, allow_links)
+    users = inventory.backing_of.get(image.key) or []
+    for user in users:
+        stored = user.header.backing_file if user.header else None
+        if reason is None and stored is not None and (
+                ":" in stored.split("/", 1)[0] or "\0" in stored):
+            # Manage rewrites only a plain name (see _new_backing_name).
+            reason = ("%s names it %r, a name manage does not rewrite"
+                      % (user.path, stored))
     info = _extra_info(image)
     info["volume"] = top.relpath
     return records.SnapshotRecord(
@@ -188,10 +211,16 @@ def snapshot_record(image: scanner.ImageFile, inventory: scanner.Inventory,
 def check_new_name(name: str, what: str) -> str:
     """Return ``name`` if it is a plain file name a rename may create.
 
-    :raises InvalidInput: a path, hidden, too long or with a NUL.
+    :raises InvalidInput: a path, hidden, too long, with a NUL, with a
+        ``:`` (qemu would read a backing file name ``a:b`` as protocol
+        ``a``) or not encodable as a file name.
     """
-    if (not name or "/" in name or "\0" in name or name.startswith(".")
-            or len(os.fsencode(name)) > MAX_NAME_BYTES):
+    try:
+        encoded = os.fsencode(name)
+    except UnicodeEncodeError:
+        encoded = b""
+    if (not encoded or "/" in name or "\0" in name or ":" in name
+            or name.startswith(".") or len(encoded) > MAX_NAME_BYTES):
         raise exception.InvalidInput(
             reason="the %s name %r cannot be a file name in an image "
                    "directory" % (what, name))
@@ -236,6 +265,17 @@ class FileDriver(listing.ManageableListingMixin,
             raise exception.VolumeBackendAPIException(
                 data="file_volume_dirs is empty: no image directory is "
                      "configured")
+        # An image below two of them would be listed twice, with
+        # contradictory verdicts, and located in the first only.
+        real = [os.path.join(os.path.realpath(d), "") for d in dirs]
+        for i, outer in enumerate(real):
+            for j, inner in enumerate(real):
+                if i != j and inner.startswith(outer):
+                    raise exception.VolumeBackendAPIException(
+                        data="file_volume_dirs %s and %s are the same "
+                             "directory or one is inside the other; "
+                             "configure each directory once"
+                             % (dirs[i], dirs[j]))
         return dirs
 
     def _scan(self, dirs: list[str]) -> scanner.Inventory:
@@ -360,11 +400,15 @@ class FileDriver(listing.ManageableListingMixin,
     def _examine(self, location: Location, parent_fd: int,
                  existing_ref: Any) -> tuple[scanner.ImageFile,
                                              scanner.Inventory]:
-        """Stat the image and list its directory; return both views."""
+        """Stat the image and list every directory, as the listing does
+        (an image of one may use an image of another); return both
+        views."""
         key = self._stat_image(parent_fd, location.parts[-1], existing_ref)
-        inventory = self._scan([location.directory])
+        inventory = self._scan(self.directories)
         for image in inventory.images:
-            if image.relpath == location.relpath and image.key == key:
+            if (image.directory == location.directory
+                    and image.relpath == location.relpath
+                    and image.key == key):
                 return image, inventory
         raise exception.ManageExistingInvalidReference(
             existing_ref=existing_ref,
@@ -392,12 +436,43 @@ class FileDriver(listing.ManageableListingMixin,
             return False
         return (st.st_dev, st.st_ino) == image.key
 
+    @contextlib.contextmanager
+    def _open_checked(self, image: scanner.ImageFile,
+                      existing_ref: Any) -> Iterator[int]:
+        """Yield a read-only descriptor of ``image``, reached without
+        following any symbolic link and checked to be the file scanned.
+
+        :raises ManageExistingInvalidReference: it changed since.
+        """
+        location = Location(image.directory, image.relpath)
+        with self._open_parent(location, existing_ref) as parent_fd:
+            try:
+                fd, st = scanner.open_image(image.name, parent_fd)
+            except OSError as exc:
+                raise self._changed(existing_ref, image, exc.strerror)
+        try:
+            if (st.st_dev, st.st_ino) != image.key:
+                raise self._changed(existing_ref, image, "another file")
+            yield fd
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _changed(existing_ref: Any, image: scanner.ImageFile,
+                 what: str | None) -> exception.ManageableDriverException:
+        return exception.ManageExistingInvalidReference(
+            existing_ref=existing_ref,
+            reason="%s changed while being managed (%s); nothing was "
+                   "changed, try again" % (image.path, what))
+
     def _confirm(self, image: scanner.ImageFile, existing_ref: Any) -> None:
         """Check with qemu-img what the header parser read."""
         header = image.header
         assert header is not None  # image_problem refused it otherwise
         try:
-            info = self.qemu_img.info(image.path)
+            with self._open_checked(image, existing_ref) as fd:
+                info = self.qemu_img.info(commands.fd_path(fd),
+                                          header.format)
         except exception.CommandFailed as exc:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
@@ -443,20 +518,26 @@ class FileDriver(listing.ManageableListingMixin,
                      % (name, os.path.join(location.directory, name),
                         exc.strerror))
 
+    def _read_backing(self, user: scanner.ImageFile,
+                      existing_ref: Any) -> str | None:
+        """Read the backing file name ``user``'s header holds now.
+
+        :raises VolumeBackendAPIException: it cannot be read.
+        :raises ManageExistingInvalidReference: ``user`` changed.
+        """
+        with self._open_checked(user, existing_ref) as fd:
+            try:
+                return scanner.read_image(fd, os.fstat(fd)).backing_file
+            except OSError as exc:
+                raise exception.VolumeBackendAPIException(
+                    data="cannot read %s back after qemu-img rebase: %s"
+                         % (user.path, exc.strerror))
+
     def _check_rebased(self, user: scanner.ImageFile, backing: str,
-                       parent_fd: int) -> None:
+                       existing_ref: Any) -> None:
         """Read ``user``'s header back: the old name is dropped only once
         it names ``backing`` (qemu-img exiting 0 is not proof enough)."""
-        try:
-            fd, st = scanner.open_image(user.path, parent_fd)
-            try:
-                found = scanner.read_image(fd, st).backing_file
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise exception.VolumeBackendAPIException(
-                data="cannot read %s back after qemu-img rebase: %s"
-                     % (user.path, exc.strerror))
+        found = self._read_backing(user, existing_ref)
         if found != backing:
             raise exception.VolumeBackendAPIException(
                 data="qemu-img rebase exited 0 but %s names backing file "
@@ -489,13 +570,17 @@ class FileDriver(listing.ManageableListingMixin,
             changed) or the rename failed.
         """
         location = self.locate(existing_ref)
-        new_name = check_new_name(references.object_name(volume), "volume")
+        new_name = check_new_name(self.cinder_name(volume, "volume"),
+                                  "volume")
         with self._open_parent(location, existing_ref) as parent_fd:
             key = self._stat_image(parent_fd, location.parts[-1],
                                    existing_ref)
             with self._locked(location, [key]):
                 image, finishing = self._checked_volume(
                     volume, existing_ref, location, parent_fd, new_name)
+                if image.key != key:
+                    # Replaced before the lock: the lock is not its own.
+                    raise self._changed(existing_ref, image, "another file")
                 if image.name == new_name:
                     return None
                 if finishing:
@@ -508,7 +593,11 @@ class FileDriver(listing.ManageableListingMixin,
                         fsops.rename_noreplace(
                             parent_fd, image.name, new_name,
                             hook=self.step_hook,
-                            use_renameat2=self.use_renameat2)
+                            use_renameat2=self.use_renameat2,
+                            key=image.key)
+                    except fsops.NotTheFile as exc:
+                        raise self._changed(existing_ref, image,
+                                            exc.undone)
                     except OSError as exc:
                         raise self._rename_error(exc, location, new_name)
         LOG.info("Managed %(old)s as %(new)s",
@@ -533,15 +622,61 @@ class FileDriver(listing.ManageableListingMixin,
         assert record.size_bytes is not None  # ensure_safe refused None
         return sizes.bytes_to_gib_ceil(record.size_bytes)
 
+    def _find(self, dir_fd: int, prefix: str, name: str,
+              depth: int) -> tuple[str, os.stat_result] | None:
+        """Find regular file ``name`` in ``dir_fd`` or ``depth`` levels of
+        subdirectories below it, following no symbolic link."""
+        if "/" in name or name.startswith("."):
+            return None  # a name a manage call never gave
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode):
+                return prefix + name, st
+        except (OSError, ValueError):
+            pass
+        if depth <= 0:
+            return None
+        try:
+            with os.scandir(dir_fd) as entries:
+                subdirs = sorted(e.name for e in entries
+                                 if not e.name.startswith(".")
+                                 and e.is_dir(follow_symlinks=False))
+        except OSError:
+            return None
+        for sub in subdirs:
+            try:
+                sub_fd = os.open(sub, scanner.OPEN_DIR_FLAGS, dir_fd=dir_fd)
+            except OSError:
+                continue
+            try:
+                found = self._find(sub_fd, prefix + sub + "/", name,
+                                   depth - 1)
+            finally:
+                os.close(sub_fd)
+            if found is not None:
+                return found
+        return None
+
     def _release(self, obj: Any, what: str) -> None:
         name = references.object_name(obj, what)
         for directory in self.directories:
+            # A volume stays where its image was: below the directory
+            # when that was in a subdirectory.
             try:
-                st = os.stat(os.path.join(directory, name),
-                             follow_symlinks=False)
+                top = os.open(directory,
+                              os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             except OSError:
                 continue
-            location = Location(directory, name)
+            try:
+                found = self._find(
+                    top, "", name,
+                    self.configuration.file_volume_scan_depth)
+            finally:
+                os.close(top)
+            if found is None:
+                continue
+            relpath, st = found
+            location = Location(directory, relpath)
             with self._locked(location, [(st.st_dev, st.st_ino)]):
                 LOG.info("Unmanaged %(what)s %(path)s; the file is kept "
                          "as it is", {"what": what, "path": location.path})
@@ -572,8 +707,8 @@ class FileDriver(listing.ManageableListingMixin,
         if not users:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
-                reason="not the backing file of any image in %s"
-                       % location.directory)
+                reason="not the backing file of any image in "
+                       "file_volume_dirs")
         finishing = (new_name is not None and new_name != image.name
                      and self._same_file(parent_fd, new_name, image))
         record = snapshot_record(image, inventory, allow_links=finishing)
@@ -606,11 +741,11 @@ class FileDriver(listing.ManageableListingMixin,
         try:
             st = os.stat(os.path.join(user_dir, stored_dir or "."))
             here = os.fstat(parent_fd)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
-                reason="cannot resolve the backing file name %s of %s: %s"
-                       % (stored, user.path, exc.strerror))
+                reason="cannot resolve the backing file name %r of %s: %s"
+                       % (stored, user.path, exc))
         # After an interrupted call the user may already name the new one.
         if (os.path.basename(stored) not in (image.name, new_name)
                 or (st.st_dev, st.st_ino) != (here.st_dev, here.st_ino)):
@@ -636,14 +771,18 @@ class FileDriver(listing.ManageableListingMixin,
             failed (the image is left reachable under a name that works).
         """
         location = self.locate(existing_ref)
-        new_name = check_new_name(
-            references.object_name(snapshot, "snapshot"), "snapshot")
+        new_name = check_new_name(self.cinder_name(snapshot, "snapshot"),
+                                  "snapshot")
         with self._open_parent(location, existing_ref) as parent_fd:
             image, user, _f = self._snapshot_parts(
                 snapshot, existing_ref, location, parent_fd, new_name)
-            with self._locked(location, [image.key, user.key]):
+            keys = (image.key, user.key)
+            with self._locked(location, keys):
                 image, user, finishing = self._snapshot_parts(
                     snapshot, existing_ref, location, parent_fd, new_name)
+                if (image.key, user.key) != keys:
+                    # Replaced before the lock: the locks are not theirs.
+                    raise self._changed(existing_ref, image, "another file")
                 if image.name == new_name:
                     return None
                 backing = self._new_backing_name(
@@ -651,20 +790,16 @@ class FileDriver(listing.ManageableListingMixin,
                 if not finishing:
                     self._confirm(image, existing_ref)
                     try:
-                        fsops.link(parent_fd, image.name, new_name)
+                        fsops.link(parent_fd, image.name, new_name,
+                                   key=image.key)
+                    except fsops.NotTheFile as exc:
+                        raise self._changed(existing_ref, image,
+                                            exc.undone)
                     except OSError as exc:
                         raise self._rename_error(exc, location, new_name)
                     self._step("linked")
-                assert image.header is not None
-                try:
-                    self.qemu_img.rebase_unsafe(user.path, backing,
-                                                image.header.format)
-                    self._check_rebased(user, backing, parent_fd)
-                except exception.VolumeBackendAPIException:
-                    if not finishing:
-                        # Undo our link: the old name still works.
-                        self._unlink(parent_fd, new_name, location)
-                    raise
+                self._rebase(user, image, backing, finishing, parent_fd,
+                             location, new_name, existing_ref)
                 self._step("rebased")
                 self._unlink(parent_fd, image.name, location)
                 self._step("unlinked")
@@ -672,6 +807,43 @@ class FileDriver(listing.ManageableListingMixin,
                  {"old": location.path, "new": new_name,
                   "user": user.path})
         return None
+
+    def _rebase(self, user: scanner.ImageFile, image: scanner.ImageFile,
+                backing: str, finishing: bool, parent_fd: int,
+                location: Location, new_name: str,
+                existing_ref: Any) -> None:
+        """Point ``user`` at ``backing`` (the new name of ``image``);
+        on failure drop the new name only while ``user`` still names the
+        old one."""
+        assert image.header is not None and user.header is not None
+        started = False
+        try:
+            with self._open_checked(user, existing_ref) as fd:
+                started = True
+                self.qemu_img.rebase_unsafe(commands.fd_path(fd), backing,
+                                            image.header.format)
+            self._check_rebased(user, backing, existing_ref)
+        except exception.ManageableDriverException as exc:
+            if finishing:
+                raise
+            # qemu-img may have failed after writing the header (killed
+            # at its timeout, an error flushing it): then the new name is
+            # the one in use.
+            now: str | None = user.header.backing_file
+            if started:
+                try:
+                    now = self._read_backing(user, existing_ref)
+                except exception.ManageableDriverException:
+                    now = None
+            if now is not None and now == user.header.backing_file:
+                # Undo our link: the old name still works.
+                self._unlink(parent_fd, new_name, location)
+                raise
+            raise exception.VolumeBackendAPIException(
+                data="%s; %s names backing file %r now, so %s keeps both "
+                     "names %s and %s: calling manage again finishes"
+                     % (exc, user.path, now, image.path, image.name,
+                        new_name)) from exc
 
     def manage_existing_snapshot_get_size(self, snapshot: Any,
                                           existing_ref: Any) -> int:
@@ -687,8 +859,8 @@ class FileDriver(listing.ManageableListingMixin,
         if image.key not in inventory.backing_of:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
-                reason="not the backing file of any image in %s"
-                       % location.directory)
+                reason="not the backing file of any image in "
+                       "file_volume_dirs")
         record = snapshot_record(image, inventory)
         self.ensure_safe(record, existing_ref, "snapshot")
         assert record.size_bytes is not None
