@@ -29,12 +29,7 @@ import os
 import textwrap
 import time
 
-from oslo_config import cfg
-
 from manageable_driver import exception
-from manageable_driver import opts
-from manageable_driver.drivers import lvm
-from manageable_driver.drivers.lvm import options
 from tests.functional import fault_injection as fi
 from tests.functional import test_lvm as lvm_tests
 
@@ -61,13 +56,7 @@ def manage(drv, kind):
 class LVMFaultTestCase(lvm_tests.LVMTestCase):
 
     def faulty_driver(self, mode, execute):
-        conf = cfg.ConfigOpts()
-        conf.register_opts(opts.common_opts + options.lvm_opts)
-        conf.set_override("volume_group", self.vg.vg_name)
-        conf.set_override("lvm_conf_file", self.vg.conf_file)
-        conf.set_override("lvm_manage_mode", mode)
-        conf.set_override("manageable_lock_path", self.lock_path)
-        drv = lvm.LVMDriver(configuration=conf, execute=execute)
+        drv = self.driver(mode, execute)
         # No option sets the LVM command timeout (120 s); the runner's
         # attribute is shortened so a hung command is cut in a second.
         drv.lvm.runner.timeout = fi.TIMEOUT

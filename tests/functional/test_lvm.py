@@ -70,14 +70,15 @@ class LVMTestCase(base.TestCase):
         self.commands.append(cmd)
         return processutils.execute(*cmd, **kwargs)
 
-    def driver(self, mode="rename"):
+    def driver(self, mode="rename", execute=None):
         conf = cfg.ConfigOpts()
         conf.register_opts(opts.common_opts + options.lvm_opts)
         conf.set_override("volume_group", self.vg.vg_name)
         conf.set_override("lvm_conf_file", self.vg.conf_file)
         conf.set_override("lvm_manage_mode", mode)
         conf.set_override("manageable_lock_path", self.lock_path)
-        return lvm.LVMDriver(configuration=conf, execute=self.execute)
+        return lvm.LVMDriver(configuration=conf,
+                             execute=execute or self.execute)
 
 
 class ListingTest(LVMTestCase):
