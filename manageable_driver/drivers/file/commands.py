@@ -26,6 +26,7 @@ find a vmdk descriptor in a raw image and open the files it names).
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
 import os
@@ -67,6 +68,10 @@ def parse_info(text: str) -> ImageInfo:
                  % (exc, text))
 
 
+_PR_GET_DUMPABLE = 3
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
 def fd_path(fd: int) -> str:
     """Return the name by which another process opens what ``fd`` of
     this process is open on.
@@ -75,6 +80,12 @@ def fd_path(fd: int) -> str:
     name again), whatever happened to its directory entry since.
     """
     return "/proc/%d/fd/%d" % (os.getpid(), fd)
+
+
+def _dumpable() -> bool:
+    # A process that changed its uid (a daemon dropping root) is not
+    # dumpable: then only root may open its /proc/PID/fd entries.
+    return bool(_libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0) == 1)
 
 
 class QemuImg:
@@ -94,6 +105,14 @@ class QemuImg:
         self.runner = runner.CommandRunner(execute=execute,
                                            root_helper=root_helper,
                                            timeout=timeout)
+
+    def fd_arg(self, fd: int) -> str | None:
+        """Return :func:`fd_path` of ``fd`` when qemu-img can open it,
+        None when it cannot (not root, and this process not dumpable).
+        """
+        if self.runner.root_helper or os.geteuid() == 0 or _dumpable():
+            return fd_path(fd)
+        return None
 
     def info(self, path: str, image_format: str) -> ImageInfo:
         """Return what qemu-img says of ``path`` opened as

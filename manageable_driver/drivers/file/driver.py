@@ -457,6 +457,16 @@ class FileDriver(listing.ManageableListingMixin,
         finally:
             os.close(fd)
 
+    def _still(self, image: scanner.ImageFile, existing_ref: Any) -> None:
+        """Check that ``image``'s name is still the scanned file.
+
+        :raises ManageExistingInvalidReference: it is not.
+        """
+        location = Location(image.directory, image.relpath)
+        with self._open_parent(location, existing_ref) as parent_fd:
+            if not fsops.is_file(parent_fd, image.name, image.key):
+                raise self._changed(existing_ref, image, "another file")
+
     @staticmethod
     def _changed(existing_ref: Any, image: scanner.ImageFile,
                  what: str | None) -> exception.ManageableDriverException:
@@ -471,8 +481,11 @@ class FileDriver(listing.ManageableListingMixin,
         assert header is not None  # image_problem refused it otherwise
         try:
             with self._open_checked(image, existing_ref) as fd:
-                info = self.qemu_img.info(commands.fd_path(fd),
-                                          header.format)
+                info = self.qemu_img.info(
+                    self.qemu_img.fd_arg(fd) or image.path, header.format)
+            # Without an fd qemu-img could open, it had the name: check
+            # that the name still is the file.
+            self._still(image, existing_ref)
         except exception.CommandFailed as exc:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
@@ -820,8 +833,10 @@ class FileDriver(listing.ManageableListingMixin,
         try:
             with self._open_checked(user, existing_ref) as fd:
                 started = True
-                self.qemu_img.rebase_unsafe(commands.fd_path(fd), backing,
-                                            image.header.format)
+                self.qemu_img.rebase_unsafe(
+                    self.qemu_img.fd_arg(fd) or user.path, backing,
+                    image.header.format)
+            self._still(user, existing_ref)
             self._check_rebased(user, backing, existing_ref)
         except exception.ManageableDriverException as exc:
             if finishing:
