@@ -47,8 +47,10 @@ from manageable_driver.drivers.file import options
 from tests.functional import fault_injection as fi
 from tests.functional import test_file as file_tests
 
-VOLUME = {"name": "volume-1"}
-SNAPSHOT = {"name": "snapshot-1", "volume": {"name": "volume-1"}}
+V1 = file_tests.V1
+S1 = file_tests.S1
+VOLUME = {"name": V1}
+SNAPSHOT = {"name": S1, "volume": {"name": V1}}
 IMAGE_REF = {"source-name": "raw.img"}
 BASE_REF = {"source-name": "base.qcow2"}
 
@@ -93,11 +95,11 @@ class FileFaultTestCase(file_tests.FileTestCase):
         subprocess.run(["qemu-io", "-c", "write -P 0xab 0 1M",
                         self.path("base.qcow2")], check=True,
                        capture_output=True)
-        self.create("volume-1", ["-f", "qcow2", "-b", "base.qcow2", "-F",
+        self.create(V1, ["-f", "qcow2", "-b", "base.qcow2", "-F",
                                  "qcow2", "@"])
         return (os.stat(self.path("base.qcow2")).st_ino,
                 file_tests.checksum(self.path("base.qcow2")),
-                self.guest_view("volume-1"))
+                self.guest_view(V1))
 
     def guest_view(self, name):
         """Checksum of the data a VM reads from image ``name``."""
@@ -117,7 +119,7 @@ class FileFaultTestCase(file_tests.FileTestCase):
         volume-1 or both, unchanged, and a fresh driver lists it."""
         names = self.holders(ino)
         self.assertTrue(names, "the image is gone")
-        self.assertLessEqual(names, {"raw.img", "volume-1"})
+        self.assertLessEqual(names, {"raw.img", V1})
         self.assertEqual(names, set(os.listdir(self.dir)))
         for name in names:
             self.assertEqual(digest, file_tests.checksum(self.path(name)))
@@ -128,8 +130,8 @@ class FileFaultTestCase(file_tests.FileTestCase):
         """Manage again without faults: the image ends as volume-1."""
         if "raw.img" in self.holders(ino):
             self.new_driver().manage_existing(VOLUME, IMAGE_REF)
-        self.assertEqual(["volume-1"], os.listdir(self.dir))
-        self.assertEqual(digest, file_tests.checksum(self.path("volume-1")))
+        self.assertEqual([V1], os.listdir(self.dir))
+        self.assertEqual(digest, file_tests.checksum(self.path(V1)))
 
     def assert_chain_intact(self, ino, digest, guest):
         """The snapshot is one inode under base.qcow2, snapshot-1 or both,
@@ -137,14 +139,14 @@ class FileFaultTestCase(file_tests.FileTestCase):
         data."""
         names = self.holders(ino)
         self.assertTrue(names, "the snapshot image is gone")
-        self.assertLessEqual(names, {"base.qcow2", "snapshot-1"})
-        self.assertEqual(names | {"volume-1"}, set(os.listdir(self.dir)))
+        self.assertLessEqual(names, {"base.qcow2", S1})
+        self.assertEqual(names | {V1}, set(os.listdir(self.dir)))
         for name in names:
             self.assertEqual(digest, file_tests.checksum(self.path(name)))
-        chain = file_tests.info(self.path("volume-1"), "--backing-chain")
+        chain = file_tests.info(self.path(V1), "--backing-chain")
         self.assertEqual(2, len(chain))
         self.assertIn(os.path.basename(chain[1]["filename"]), names)
-        self.assertEqual(guest, self.guest_view("volume-1"))
+        self.assertEqual(guest, self.guest_view(V1))
         listed = self.new_driver().get_manageable_snapshots(
             [], None, 100, 0, ["reference"], ["asc"])
         self.assertLessEqual(
@@ -155,14 +157,14 @@ class FileFaultTestCase(file_tests.FileTestCase):
     def finish_snapshot(self, ino, digest, guest):
         if "base.qcow2" in self.holders(ino):
             self.new_driver().manage_existing_snapshot(SNAPSHOT, BASE_REF)
-        self.assertEqual(["snapshot-1", "volume-1"],
+        self.assertEqual([S1, V1],
                          sorted(os.listdir(self.dir)))
-        chain = file_tests.info(self.path("volume-1"), "--backing-chain")
-        self.assertEqual("snapshot-1",
+        chain = file_tests.info(self.path(V1), "--backing-chain")
+        self.assertEqual(S1,
                          os.path.basename(chain[1]["filename"]))
         self.assertEqual(digest,
-                         file_tests.checksum(self.path("snapshot-1")))
-        self.assertEqual(guest, self.guest_view("volume-1"))
+                         file_tests.checksum(self.path(S1)))
+        self.assertEqual(guest, self.guest_view(V1))
 
 
 class CommandFaultTest(FileFaultTestCase):
@@ -260,7 +262,7 @@ class OSErrorTest(FileFaultTestCase):
             # removing the link made for it.
             return fixtures.MonkeyPatch(
                 "os.unlink", failing(os.unlink, err,
-                                     lambda a: a[0] == "snapshot-1"))
+                                     lambda a: a[0] == S1))
         return fixtures.MonkeyPatch(
             "os.pread", failing(os.pread, err, lambda a: True))
 
@@ -292,6 +294,8 @@ class OSErrorTest(FileFaultTestCase):
 # interpreter's own files may be unreadable to that user); prints the
 # exception's class and message as JSON.
 AS_NOBODY = textwrap.dedent("""
+    V1 = "volume-6e0b5a62-0000-4000-8000-000000000001"
+    S1 = "snapshot-6e0b5a62-0000-4000-8000-000000000001"
     import encodings.ascii, json, os, sys
     from oslo_config import cfg
     from oslo_concurrency import processutils
@@ -308,11 +312,11 @@ AS_NOBODY = textwrap.dedent("""
     os.setuid(65534)
     try:
         if action == "volume":
-            driver.manage_existing({"name": "volume-1"},
+            driver.manage_existing({"name": V1},
                                    {"source-name": "raw.img"})
         else:
             driver.manage_existing_snapshot(
-                {"name": "snapshot-1", "volume": {"name": "volume-1"}},
+                {"name": S1, "volume": {"name": V1}},
                 {"source-name": "base.qcow2"})
     except exception.ManageableDriverException as exc:
         print(json.dumps([type(exc).__name__, str(exc)]))
@@ -430,7 +434,7 @@ class RealOSErrorTest(FileFaultTestCase):
                 self.reset()
                 drv = self.faulty_driver()
                 drv.use_renameat2 = renameat2
-                target = "volume-1" if kind == "volume" else "snapshot-1"
+                target = V1 if kind == "volume" else S1
                 if kind == "volume":
                     ino, digest = self.make_volume()
                     call = (drv.manage_existing, VOLUME, IMAGE_REF)
@@ -442,9 +446,9 @@ class RealOSErrorTest(FileFaultTestCase):
                 # rename, as another writer would make it.
                 real_info = drv.qemu_img.info
 
-                def info_then_canary(path, real_info=real_info,
-                                     target=target):
-                    result = real_info(path)
+                def info_then_canary(path, image_format,
+                                     real_info=real_info, target=target):
+                    result = real_info(path, image_format)
                     with open(self.path(target), "wb") as f:
                         f.write(b"canary")
                     return result
@@ -469,6 +473,8 @@ class RealOSErrorTest(FileFaultTestCase):
 # One manage call in a child that stops before a qemu-img command (prints
 # the marker, then waits to be killed).
 STOP_BEFORE_COMMAND = textwrap.dedent("""
+    V1 = "volume-6e0b5a62-0000-4000-8000-000000000001"
+    S1 = "snapshot-6e0b5a62-0000-4000-8000-000000000001"
     import sys, time
     from oslo_concurrency import processutils
     from oslo_config import cfg
@@ -485,11 +491,11 @@ STOP_BEFORE_COMMAND = textwrap.dedent("""
     conf.set_override("file_volume_dirs", [directory])
     conf.set_override("manageable_lock_path", lock_dir)
     if action == "volume":
-        driver.manage_existing({"name": "volume-1"},
+        driver.manage_existing({"name": V1},
                                {"source-name": "raw.img"})
     else:
         driver.manage_existing_snapshot(
-            {"name": "snapshot-1", "volume": {"name": "volume-1"}},
+            {"name": S1, "volume": {"name": V1}},
             {"source-name": "base.qcow2"})
 """)
 

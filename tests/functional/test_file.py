@@ -37,6 +37,10 @@ from manageable_driver.drivers.file import scanner
 from tests import base
 
 SECRET = ["--object", "secret,id=sec0,data=x"]
+# Cinder names: the name template applied to a UUID.
+V1 = "volume-%s" % ("6e0b5a62-0000-4000-8000-%012d" % 1)
+S1 = "snapshot-%s" % ("6e0b5a62-0000-4000-8000-%012d" % 1)
+V_N = "volume-6e0b5a62-0000-4000-8000-%012d"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
@@ -212,7 +216,7 @@ class InUseTest(FileTestCase):
         self.assertEqual("locked (OFD lock)", entry["reason_not_safe"])
         self.assertRaises(exception.ManageExistingInvalidReference,
                           self.driver.manage_existing,
-                          {"name": "volume-1"}, ref)
+                          {"name": V1}, ref)
         self.assertEqual(["v3.qcow2"], os.listdir(self.dir))
 
     def test_fifo_does_not_hang_listing(self):
@@ -232,58 +236,58 @@ class ManageTest(FileTestCase):
     def test_manage_and_unmanage(self):
         ref = self.create("v2.qcow2", IMAGES["v2.qcow2"][0])
         digest = checksum(self.path("v2.qcow2"))
-        volume = {"name": "volume-1", "volume_type": {
+        volume = {"name": V1, "volume_type": {
             "extra_specs": {"volume_format": "qcow2"}}}
         self.assertEqual(3, self.driver.manage_existing_get_size(volume,
                                                                  ref))
         self.driver.manage_existing(volume, ref)
-        self.assertEqual(["volume-1"], os.listdir(self.dir))
-        self.assertEqual(3 << 30, info(self.path("volume-1"))
+        self.assertEqual([V1], os.listdir(self.dir))
+        self.assertEqual(3 << 30, info(self.path(V1))
                          ["virtual-size"])
         self.driver.unmanage(volume)
-        self.assertEqual(digest, checksum(self.path("volume-1")))
+        self.assertEqual(digest, checksum(self.path(V1)))
 
     def test_manage_snapshot_keeps_the_chain(self):
         self.create("base.qcow2", IMAGES["base.qcow2"][0])
         subprocess.run(["qemu-io", "-c", "write -P 0xab 0 1M",
                         self.path("base.qcow2")], check=True,
                        capture_output=True)
-        self.create("volume-1", ["-f", "qcow2", "-b", "base.qcow2", "-F",
+        self.create(V1, ["-f", "qcow2", "-b", "base.qcow2", "-F",
                                  "qcow2", "@"])
-        snapshot = {"name": "snapshot-1", "volume": {"name": "volume-1"}}
+        snapshot = {"name": S1, "volume": {"name": V1}}
         ref = {"source-name": self.path("base.qcow2")}
         self.driver.manage_existing_snapshot(snapshot, ref)
-        self.assertEqual(["snapshot-1", "volume-1"],
+        self.assertEqual([S1, V1],
                          sorted(os.listdir(self.dir)))
-        chain = info(self.path("volume-1"), "--backing-chain")
-        self.assertEqual(["volume-1", "snapshot-1"],
+        chain = info(self.path(V1), "--backing-chain")
+        self.assertEqual([V1, S1],
                          [os.path.basename(i["filename"]) for i in chain])
         read = subprocess.run(["qemu-io", "-c", "read -P 0xab 0 1M",
-                               self.path("volume-1")], capture_output=True,
+                               self.path(V1)], capture_output=True,
                               text=True, check=True)
         self.assertNotIn("Pattern verification failed", read.stdout)
         self.driver.unmanage_snapshot(snapshot)
-        self.assertEqual(2, len(info(self.path("volume-1"),
+        self.assertEqual(2, len(info(self.path(V1),
                                      "--backing-chain")))
 
     def test_snapshot_of_a_running_volume_is_refused(self):
         self.create("base.qcow2", IMAGES["base.qcow2"][0])
-        self.create("volume-1", ["-f", "qcow2", "-b", "base.qcow2", "-F",
+        self.create(V1, ["-f", "qcow2", "-b", "base.qcow2", "-F",
                                  "qcow2", "@"])
-        self.hold("volume-1")
+        self.hold(V1)
         exc = self.assertRaises(
             exception.ManageExistingInvalidReference,
             self.driver.manage_existing_snapshot,
-            {"name": "snapshot-1", "volume": {"name": "volume-1"}},
+            {"name": S1, "volume": {"name": V1}},
             {"source-name": self.path("base.qcow2")})
         # qemu locks the backing file of an image it runs too.
         self.assertIn("not safe to manage: locked", str(exc))
-        self.assertEqual(["base.qcow2", "volume-1"],
+        self.assertEqual(["base.qcow2", V1],
                          sorted(os.listdir(self.dir)))
 
     def test_failed_rebase_leaves_the_old_name(self):
         self.create("base.qcow2", IMAGES["base.qcow2"][0])
-        self.create("volume-1", ["-f", "qcow2", "-b", "base.qcow2", "-F",
+        self.create(V1, ["-f", "qcow2", "-b", "base.qcow2", "-F",
                                  "qcow2", "@"])
         # A qemu-img that cannot run makes the rebase step fail for real;
         # the confirming qemu-img info before it would fail first, and
@@ -293,21 +297,21 @@ class ManageTest(FileTestCase):
         self.driver._confirm = lambda image, ref: None
         self.assertRaises(exception.CommandFailed,
                           self.driver.manage_existing_snapshot,
-                          {"name": "snapshot-1"},
+                          {"name": S1},
                           {"source-name": self.path("base.qcow2")})
-        self.assertEqual(["base.qcow2", "volume-1"],
+        self.assertEqual(["base.qcow2", V1],
                          sorted(os.listdir(self.dir)))
         self.assertEqual(1, os.stat(self.path("base.qcow2")).st_nlink)
 
     def test_concurrent_manage_one_wins(self):
         self.create("raw.img", IMAGES["raw.img"][0])
-        children = [self.child(["manage", "volume-%d" % i])
+        children = [self.child(["manage", V_N % i])
                     for i in range(4)]
         results = [child.communicate(timeout=120) for child in children]
         codes = [child.returncode for child in children]
         self.assertEqual(1, codes.count(0), results)
         self.assertEqual(3, codes.count(3), results)
-        winner = "volume-%d" % codes.index(0)
+        winner = V_N % codes.index(0)
         self.assertEqual([winner], os.listdir(self.dir))
 
     def child(self, args, env=None):
@@ -320,6 +324,8 @@ class ManageTest(FileTestCase):
 # Runs one manage call in a child process; with a stop step it prints the
 # step's name when reached and waits there to be killed.
 CHILD = textwrap.dedent("""
+    V1 = "volume-6e0b5a62-0000-4000-8000-000000000001"
+    S1 = "snapshot-6e0b5a62-0000-4000-8000-000000000001"
     import sys, time
     from oslo_config import cfg
     from manageable_driver import exception
@@ -343,7 +349,7 @@ CHILD = textwrap.dedent("""
                                    {"source-name": "raw.img"})
         else:
             driver.manage_existing_snapshot(
-                {"name": name, "volume": {"name": "volume-1"}},
+                {"name": name, "volume": {"name": V1}},
                 {"source-name": "base.qcow2"})
     except exception.ManageExistingInvalidReference as exc:
         print(exc, file=sys.stderr)
@@ -377,19 +383,19 @@ class CrashTest(FileTestCase):
                 with open(self.path("raw.img"), "r+b") as f:
                     f.write(os.urandom(4096))
                 digest = checksum(self.path("raw.img"))
-                self.kill_at([action, "volume-1"], step)
+                self.kill_at([action, V1], step)
                 # A fresh driver finds the data under the old or new name.
                 entries = self.volumes(self.new_driver())
-                names = set(entries) & {"raw.img", "volume-1"}
+                names = set(entries) & {"raw.img", V1}
                 self.assertTrue(names, entries)
                 for name in names:
                     self.assertEqual(digest, checksum(self.path(name)))
                 if "raw.img" in names:
                     # Calling again finishes the job.
                     self.new_driver().manage_existing(
-                        {"name": "volume-1"}, {"source-name": "raw.img"})
-                self.assertEqual(["volume-1"], os.listdir(self.dir))
-                self.assertEqual(digest, checksum(self.path("volume-1")))
+                        {"name": V1}, {"source-name": "raw.img"})
+                self.assertEqual([V1], os.listdir(self.dir))
+                self.assertEqual(digest, checksum(self.path(V1)))
 
     def test_snapshot_manage_killed_at_each_step(self):
         for step in ("linked", "rebased", "unlinked"):
@@ -397,27 +403,27 @@ class CrashTest(FileTestCase):
                 for name in os.listdir(self.dir):
                     os.unlink(self.path(name))
                 self.create("base.qcow2", IMAGES["base.qcow2"][0])
-                self.create("volume-1", ["-f", "qcow2", "-b", "base.qcow2",
+                self.create(V1, ["-f", "qcow2", "-b", "base.qcow2",
                                          "-F", "qcow2", "@"])
                 digest = checksum(self.path("base.qcow2"))
-                self.kill_at(["snapshot", "snapshot-1"], step)
-                chain = info(self.path("volume-1"), "--backing-chain")
+                self.kill_at(["snapshot", S1], step)
+                chain = info(self.path(V1), "--backing-chain")
                 self.assertEqual(2, len(chain))
                 backing = self.path(os.path.basename(chain[1]["filename"]))
                 self.assertEqual(digest, checksum(backing))
                 names = set(os.listdir(self.dir))
                 if "base.qcow2" in names:
                     self.new_driver().manage_existing_snapshot(
-                        {"name": "snapshot-1",
-                         "volume": {"name": "volume-1"}},
+                        {"name": S1,
+                         "volume": {"name": V1}},
                         {"source-name": "base.qcow2"})
-                self.assertEqual(["snapshot-1", "volume-1"],
+                self.assertEqual([S1, V1],
                                  sorted(os.listdir(self.dir)))
-                chain = info(self.path("volume-1"), "--backing-chain")
-                self.assertEqual("snapshot-1",
+                chain = info(self.path(V1), "--backing-chain")
+                self.assertEqual(S1,
                                  os.path.basename(chain[1]["filename"]))
                 self.assertEqual(digest,
-                                 checksum(self.path("snapshot-1")))
+                                 checksum(self.path(S1)))
 
 
 class ParserReadBoundTest(FileTestCase):

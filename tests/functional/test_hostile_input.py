@@ -181,6 +181,8 @@ def bad_objects(kind, hidden=True):
         ("name with NUL", {"id": UUID, "name": "%s-\0" % prefix},
          InvalidInput),
         ("name too long", {"id": UUID, "name": "v" * 5000}, InvalidInput),
+        ("id not a UUID", {"id": "abc", "name": "%s-abc" % prefix},
+         InvalidInput),
     ]
     if hidden:
         rows.append(("name hidden", {"id": UUID, "name": ".%s-x" % prefix},
@@ -253,8 +255,9 @@ class FileHostileTest(Hostile, file_tests.FileTestCase):
              ("name a path", {"name": "../canary.img"}, None),
              ("name of a fifo", {"name": "fifo"}, None)],
             {"source-name": "raw.img"}, {"source-name": "base.qcow2"})
-        self.assertEqual(4 * len(refs) + 9 + 9 + 2 * len(PAGINATION) + 8,
-                         count)
+        self.assertEqual(4 * len(refs) + len(bad_objects("volume"))
+                         + len(bad_objects("snapshot"))
+                         + 2 * len(PAGINATION) + 8, count)
         # The fifo is skipped by the listing, which does not hang on it.
         names = set(self.volumes())
         self.assertNotIn("fifo", names)
@@ -303,6 +306,8 @@ class LVMHostileTest(Hostile, lvm_tests.LVMTestCase):
                 ("id huge", {"id": "a" * 2000, "name": "volume-x"},
                  InvalidInput),
                 ("id unicode", {"id": "\u00e9", "name": "volume-x"},
+                 InvalidInput),
+                ("id not a UUID", {"id": "abc", "name": "volume-abc"},
                  InvalidInput),
             ]
         snapshots = (bad_objects("snapshot", hidden=False)

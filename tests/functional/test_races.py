@@ -144,18 +144,18 @@ class FileRaceTest(file_tests.FileTestCase):
 
     def test_same_snapshot_one_winner(self):
         self.create("base.qcow2", file_tests.IMAGES["base.qcow2"][0])
-        self.create("volume-1", ["-f", "qcow2", "-b", "base.qcow2", "-F",
+        self.create(file_tests.V1, ["-f", "qcow2", "-b", "base.qcow2", "-F",
                                  "qcow2", "@"])
         answers = race(self, [
             self.spec("manage_existing_snapshot",
                       {"name": "snapshot-%s" % uuid(i),
-                       "volume": {"name": "volume-1"}},
+                       "volume": {"name": file_tests.V1}},
                       {"source-name": "base.qcow2"}) for i in range(N)])
         winner = assert_one_winner(
             self, answers, ("ManageExistingInvalidReference",))
         name = "snapshot-%s" % uuid(winner)
-        self.assertEqual([name, "volume-1"], sorted(os.listdir(self.dir)))
-        chain = file_tests.info(self.path("volume-1"), "--backing-chain")
+        self.assertEqual([name, file_tests.V1], sorted(os.listdir(self.dir)))
+        chain = file_tests.info(self.path(file_tests.V1), "--backing-chain")
         self.assertEqual(name, os.path.basename(chain[1]["filename"]))
 
     def test_different_images_all_succeed(self):
