@@ -28,6 +28,7 @@ import textwrap
 import threading
 
 import fixtures
+from oslo_concurrency import processutils
 from oslo_config import cfg
 
 from manageable_driver import exception
@@ -444,3 +445,164 @@ class ParserReadBoundTest(FileTestCase):
                 finally:
                     os.close(fd)
                 self.assertLessEqual(sum(total), headers.MAX_READ)
+
+
+class SwapAndProtocolTest(FileTestCase):
+    """Security review findings, against real qemu-img and real files.
+
+    An execute wrapper runs the real qemu-img, then swaps the image's
+    name for a symbolic link to a canary outside the image directory, as
+    a writer of the directory could between the checks and the next step.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.outside = self.useFixture(fixtures.TempDir()).path
+
+    def swapping_driver(self, after, name, target):
+        def execute(*cmd, **kwargs):
+            result = processutils.execute(*cmd, **kwargs)
+            if after in cmd:
+                os.rename(self.path(name), self.path(".stash"))
+                os.symlink(target, self.path(name))
+            return result
+        driver = FileDriver(self.driver.configuration, execute=execute)
+        return driver
+
+    def test_name_swapped_after_qemu_img_info_is_not_renamed(self):
+        for renameat2 in (True, False):
+            with self.subTest(renameat2=renameat2):
+                for name in os.listdir(self.dir):
+                    os.unlink(self.path(name))
+                canary = os.path.join(self.outside, "secret")
+                with open(canary, "wb") as f:
+                    f.write(b"HOST-SECRET".ljust(1 << 20, b"\0"))
+                with open(self.path("img.raw"), "wb") as f:
+                    f.write(b"\0" * (1 << 20))
+                drv = self.swapping_driver("info", "img.raw", canary)
+                drv.use_renameat2 = renameat2
+                exc = self.assertRaises(
+                    exception.ManageExistingInvalidReference,
+                    drv.manage_existing, {"name": V1},
+                    {"source-name": "img.raw"})
+                self.assertIn("changed while being managed", str(exc))
+                # The link is back under its name, no volume was made.
+                self.assertEqual([".stash", "img.raw"],
+                                 sorted(os.listdir(self.dir)))
+                self.assertEqual(canary, os.readlink(self.path("img.raw")))
+
+    def test_user_image_swapped_before_rebase_is_not_written(self):
+        self.create("base.qcow2", IMAGES["base.qcow2"][0])
+        self.create("top.qcow2", IMAGES["top.qcow2"][0])
+        victim = os.path.join(self.outside, "victim.qcow2")
+        qemu_img("create", "-q", "-f", "qcow2", "-u", "-b",
+                 os.path.join(self.outside, "orig"), "-F", "raw", victim,
+                 "64M")
+        digest = checksum(victim)
+        drv = self.swapping_driver("info", "top.qcow2", victim)
+        self.assertRaises(exception.ManageExistingInvalidReference,
+                          drv.manage_existing_snapshot,
+                          {"name": S1, "volume": {"name": "top.qcow2"}},
+                          {"source-name": "base.qcow2"})
+        self.assertEqual(digest, checksum(victim))
+        # Our link was removed again: the old name is the only one.
+        self.assertEqual([".stash", "base.qcow2", "top.qcow2"],
+                         sorted(os.listdir(self.dir)))
+
+    def test_rebase_failing_after_writing_keeps_the_chain(self):
+        self.create("base.qcow2", IMAGES["base.qcow2"][0])
+        self.create(V1, ["-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
+                         "@"])
+
+        def execute(*cmd, **kwargs):
+            result = processutils.execute(*cmd, **kwargs)
+            if "rebase" in cmd:
+                # As when qemu-img is killed at its timeout, or fails to
+                # flush, after writing the header.
+                raise processutils.ProcessExecutionError(
+                    exit_code=1, stderr="failed after writing", cmd="x")
+            return result
+        drv = FileDriver(self.driver.configuration, execute=execute)
+        snapshot = {"name": S1, "volume": {"name": V1}}
+        ref = {"source-name": "base.qcow2"}
+        exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                drv.manage_existing_snapshot, snapshot, ref)
+        self.assertIn("keeps both names", str(exc))
+        chain = info(self.path(V1), "--backing-chain")
+        self.assertEqual(S1, os.path.basename(chain[1]["filename"]))
+        # Calling again finishes.
+        self.driver.manage_existing_snapshot(snapshot, ref)
+        self.assertEqual(sorted([S1, V1]), sorted(os.listdir(self.dir)))
+
+    def test_backing_file_in_another_directory(self):
+        other = self.useFixture(fixtures.TempDir()).path
+        self.create("base.qcow2", IMAGES["base.qcow2"][0])
+        top = os.path.join(other, "top.qcow2")
+        qemu_img("create", "-q", "-f", "qcow2", "-b",
+                 os.path.join("..", os.path.basename(self.dir),
+                              "base.qcow2"), "-F", "qcow2", top,
+                 cwd=other)
+        self.driver.configuration.set_override("file_volume_dirs",
+                                               [self.dir, other])
+        self.assertEqual("backing file of: %s" % top,
+                         self.volumes()["base.qcow2"]["reason_not_safe"])
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                self.driver.manage_existing, {"name": V1},
+                                {"source-name": self.path("base.qcow2")})
+        self.assertIn("backing file of: %s" % top, str(exc))
+        self.assertEqual(2, len(info(top, "--backing-chain")))
+
+    def test_backing_names_with_a_protocol(self):
+        cases = [
+            ("file:" + self.path("base.qcow2"), "backing file of: top"),
+            ('json:{"driver": "qcow2", "file": {"driver": "file", '
+             '"filename": "%s"}}' % self.path("base.qcow2"),
+             "backing file of: top"),
+            ("nbd:localhost:1", "may be the backing or data file of: top"),
+        ]
+        for backing, reason in cases:
+            with self.subTest(backing=backing):
+                for name in os.listdir(self.dir):
+                    os.unlink(self.path(name))
+                self.create("base.qcow2", IMAGES["base.qcow2"][0])
+                self.create("top.qcow2", ["-f", "qcow2", "-u", "-b",
+                                          backing, "-F", "qcow2", "@",
+                                          "64M"])
+                self.assertIn(reason, self.volumes()["base.qcow2"]
+                              ["reason_not_safe"])
+                self.assertRaises(exception.ManageExistingInvalidReference,
+                                  self.driver.manage_existing,
+                                  {"name": V1},
+                                  {"source-name": "base.qcow2"})
+                self.assertIn("base.qcow2", os.listdir(self.dir))
+
+    def test_formats_qemu_probes_are_not_raw(self):
+        fifo = os.path.join(self.outside, "fifo")
+        os.mkfifo(fifo)
+        parallels = b"WithoutFreeSpace" + bytes(
+            [2, 0, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,
+             0, 8, 0, 0, 0, 0, 0, 0])
+        heads = {
+            "vmdk-version.raw": b'version=1\nCID=fffffffe\n'
+                                b'createType="monolithicFlat"\n'
+                                b'RW 2048 FLAT "%s" 0\n' % fifo.encode(),
+            "vmdk-comment.raw": b'# hi\n  \nversion=1\nRW 2048 FLAT "'
+                                b'extent.raw" 0\n',
+            "parallels.raw": parallels,
+        }
+        for name, head in heads.items():
+            with open(self.path(name), "wb") as f:
+                f.write(head.ljust(1 << 20, b"\0"))
+        with open(self.path("extent.raw"), "wb") as f:
+            f.write(b"\0" * (1 << 20))
+        entries = self.volumes()
+        for name in heads:
+            with self.subTest(image=name):
+                self.assertFalse(entries[name]["safe_to_manage"])
+                self.assertIn("unsupported format",
+                              entries[name]["reason_not_safe"])
+        # qemu's own probe agrees on the one it can open.
+        self.assertEqual("parallels",
+                         info(self.path("parallels.raw"))["format"])
+        self.assertEqual("external data file of: vmdk-comment.raw",
+                         entries["extent.raw"]["reason_not_safe"])
