@@ -23,6 +23,7 @@ from oslo_config import cfg
 from manageable_driver import exception
 from manageable_driver import interface
 from manageable_driver.drivers.file import FileDriver
+from manageable_driver.drivers.file import driver as file_driver
 from tests import base
 from tests.unit import file_data
 
@@ -398,3 +399,65 @@ class SnapshotManageTest(DriverTestCase):
         digest = checksum(self.path(SNAP))
         self.driver.unmanage_snapshot({"name": SNAP})
         self.assertEqual(digest, checksum(self.path(SNAP)))
+
+
+class ReviewFindingsTest(DriverTestCase):
+
+    def test_new_name_checks(self):
+        # Finding 7: qemu reads a backing name "a:b" as protocol "a";
+        # 11b: a lone surrogate is no file name (InvalidInput, not a
+        # UnicodeEncodeError).
+        for name in ("snap:1", "volume-\ud800"):
+            with self.subTest(name=name):
+                self.assertRaises(exception.InvalidInput,
+                                  file_driver.check_new_name, name,
+                                  "snapshot")
+        self.assertEqual(SNAP, file_driver.check_new_name(SNAP, "x"))
+
+    def test_name_without_uuid_is_refused(self):
+        ref = self.make("raw.img")
+        self.assertRaises(exception.InvalidInput,
+                          self.driver.manage_existing,
+                          {"id": "abc", "name": "volume-abc"}, ref)
+        self.assertEqual(["raw.img"], os.listdir(self.dir))
+
+    def test_finishing_refuses_a_third_link(self):
+        # Finding 8: a third name elsewhere is another user of the file.
+        ref = self.make("raw.img")
+        os.link(self.path("raw.img"), self.path(VOL))
+        outside = self.useFixture(fixtures.TempDir()).path
+        try:
+            os.link(self.path("raw.img"), os.path.join(outside, "other"))
+        except OSError:
+            self.skipTest("the temp dirs are on different filesystems")
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                self.driver.manage_existing, {"name": VOL},
+                                ref)
+        self.assertIn("3 hard links", str(exc))
+        self.assertEqual(sorted(["raw.img", VOL]),
+                         sorted(os.listdir(self.dir)))
+
+    def test_nested_directories_are_refused(self):
+        # Finding 9: an image below both would be listed twice.
+        os.mkdir(self.path("sub"))
+        for dirs in ([self.dir, self.path("sub")],
+                     [self.dir, self.dir + "/"]):
+            with self.subTest(dirs=dirs):
+                self.conf.set_override("file_volume_dirs", dirs)
+                exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                        self.volumes)
+                self.assertIn("one is inside the other", str(exc))
+
+    def test_unmanage_finds_a_volume_in_a_subdirectory(self):
+        # Finding 10: the volume stays beside its source image.
+        os.mkdir(self.path("sub"))
+        self.conf.set_override("file_volume_scan_depth", 1)
+        ref = self.make("raw.img", "sub/raw.img")
+        self.execute.origin["raw.img"] = "raw.img"
+        self.driver.manage_existing({"name": VOL}, ref)
+        self.assertEqual([VOL], os.listdir(self.path("sub")))
+        logger = self.useFixture(fixtures.FakeLogger())
+        self.driver.unmanage({"name": VOL})
+        self.assertIn("Unmanaged volume %s" % self.path("sub", VOL),
+                      logger.output)
+        self.assertNotIn("none of", logger.output)

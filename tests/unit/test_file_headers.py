@@ -274,3 +274,37 @@ class FuzzTest(base.TestCase):
     @hypothesis.given(mutated_headers())
     def test_mutated_recorded_headers(self, data):
         self.check(data)
+
+
+class QemuProbeTest(base.TestCase):
+    """Finding 6: every format qemu 7.2's probes take is not raw."""
+
+    def parse(self, data, size=None):
+        size = len(data) if size is None else size
+        return headers.parse(lambda off, ln: data[off:off + ln], size)
+
+    def test_probed_formats(self):
+        cases = {
+            b"version=1\nRW 8 FLAT \"x.raw\" 0\n": "vmdk",
+            b"# c\n   \r\nversion=3\r\nRW 8 FLAT \"x.raw\" 0\n": "vmdk",
+            b"WithoutFreeSpace\x02\0\0\0": "parallels",
+            b"WithouFreSpacExt\x02\0\0\0": "parallels",
+            b"Bochs Virtual HD Image\0": "bochs",
+            headers.CLOOP_MAGIC: "cloop",
+            b"QFI\xfb\0\0\0\x01" + b"\0" * 64: "qcow",
+        }
+        for data, fmt in cases.items():
+            with self.subTest(data=data):
+                header = self.parse(data.ljust(4096, b"\0"))
+                self.assertEqual(fmt, header.format)
+                self.assertIsNotNone(headers.unsafe_reason(header))
+        self.assertEqual(("x.raw",), self.parse(
+            b"version=1\nRW 8 FLAT \"x.raw\" 0\n").extents)
+        dmg = b"\0" * 4096 + b"koly".ljust(512, b"\0")
+        self.assertEqual("dmg", self.parse(dmg).format)
+
+    def test_text_qemu_does_not_probe_stays_raw(self):
+        for data in (b"versio=1\n", b"x\nversion=1\n", b"# no newline"):
+            with self.subTest(data=data):
+                self.assertEqual("raw", self.parse(
+                    data.ljust(4096, b"\0")).format)
