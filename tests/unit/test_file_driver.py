@@ -14,6 +14,7 @@
 recordings (tests/unit/data/file/*.info.json)."""
 
 import hashlib
+import logging
 import os
 import struct
 
@@ -456,7 +457,9 @@ class ReviewFindingsTest(DriverTestCase):
         self.execute.origin["raw.img"] = "raw.img"
         self.driver.manage_existing({"name": VOL}, ref)
         self.assertEqual([VOL], os.listdir(self.path("sub")))
-        logger = self.useFixture(fixtures.FakeLogger())
+        logger = self.useFixture(fixtures.FakeLogger(
+            name="manageable_driver.drivers.file.driver",
+            level=logging.INFO))
         self.driver.unmanage({"name": VOL})
         self.assertIn("Unmanaged volume %s" % self.path("sub", VOL),
                       logger.output)
