@@ -29,6 +29,19 @@ from oslo_log import log as logging
 LOG = logging.getLogger(__name__)
 
 
+# The most characters of one argument a message shows: a hostile reference
+# can be megabytes long, and messages are logged and stored by Cinder.
+# ``exc.kwargs`` keeps the whole value.
+SHOWN_CHARS = 300
+
+
+def _shown(value: Any) -> Any:
+    text = str(value)
+    if len(text) <= SHOWN_CHARS:
+        return value
+    return "%s... (%d characters)" % (text[:SHOWN_CHARS], len(text))
+
+
 class ManageableDriverException(Exception):
     """Base class of every exception this library raises.
 
@@ -46,7 +59,8 @@ class ManageableDriverException(Exception):
 
     def _format(self, kwargs: dict[str, Any]) -> str:
         try:
-            return self.message % kwargs
+            return self.message % {key: _shown(value)
+                                   for key, value in kwargs.items()}
         except (KeyError, TypeError, ValueError):
             # A wrong keyword must not hide the error being reported: keep
             # the template and show every argument that was given.
@@ -79,9 +93,12 @@ class ManageExistingAlreadyManaged(ManageableDriverException):
                "Volume %(volume_ref)s already managed.")
 
 
+BACKEND_PREFIX = ("Bad or unexpected response from the storage volume "
+                  "backend API: ")
+
+
 class VolumeBackendAPIException(ManageableDriverException):
-    message = ("Bad or unexpected response from the storage volume "
-               "backend API: %(data)s")
+    message = BACKEND_PREFIX + "%(data)s"
 
 
 class CommandFailed(VolumeBackendAPIException):
@@ -91,8 +108,7 @@ class CommandFailed(VolumeBackendAPIException):
     ``stderr`` as attributes and in ``kwargs``.
     """
 
-    message = ("Bad or unexpected response from the storage volume "
-               "backend API: command %(cmd)s exited with %(exit_code)s: "
+    message = (BACKEND_PREFIX + "command %(cmd)s exited with %(exit_code)s: "
                "%(stderr)s")
 
     def __init__(self, cmd: str, exit_code: int | None, stdout: str = "",
@@ -104,21 +120,25 @@ class CommandFailed(VolumeBackendAPIException):
         # A command that never exited (timed out, could not start) has no
         # exit code to report.
         message = None if exit_code is not None else (
-            "Bad or unexpected response from the storage volume backend "
-            "API: command %s did not finish: %s" % (cmd, stderr.strip()))
+            BACKEND_PREFIX + "command %s did not finish: %s"
+            % (cmd, stderr.strip()))
         super().__init__(message, cmd=cmd, exit_code=exit_code,
                          stdout=stdout, stderr=stderr.strip(),
                          data=stderr.strip())
 
 
 class LockTimeout(VolumeBackendAPIException):
-    message = ("Bad or unexpected response from the storage volume "
-               "backend API: could not lock %(name)s within %(timeout)s s")
+    message = BACKEND_PREFIX + "could not lock %(name)s within %(timeout)s s"
 
 
 class CoordinationError(VolumeBackendAPIException):
     """The coordination backend of a cluster-safe lock could not be used."""
 
-    message = ("Bad or unexpected response from the storage volume "
-               "backend API: coordination backend %(url)s failed while "
-               "locking %(name)s: %(reason)s")
+    message = (BACKEND_PREFIX + "coordination backend %(url)s failed "
+               "while locking %(name)s: %(reason)s")
+
+
+# What a caller did wrong, as opposed to a backend failure: a bad argument,
+# a bad reference, or an object that may not be managed.
+REFUSALS = (InvalidInput, ManageExistingInvalidReference,
+            ManageExistingAlreadyManaged, ManageExistingVolumeTypeMismatch)

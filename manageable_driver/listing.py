@@ -253,6 +253,26 @@ class ManageableListingMixin(abc.ABC):
                 reason="the %s id %.200r is not a UUID" % (kind, obj_id))
         return obj_id
 
+    def manageable_size(self, record: records.VolumeRecord,
+                        existing_ref: Any, kind: str = "volume") -> int:
+        """Return the size, in GiB rounded up, manage would give ``record``.
+
+        What the listing shows, for an object manage would accept: get-size
+        refuses what manage refuses, so Cinder learns it before it reserves
+        quota.
+
+        :param record: the backend's record of the object.
+        :param existing_ref: the caller's reference, for the message.
+        :param kind: ``volume`` or ``snapshot``.
+        :raises ManageExistingAlreadyManaged: Cinder already manages it.
+        :raises ManageExistingInvalidReference: it is not safe to manage
+            (an unreadable size included).
+        """
+        self.ensure_safe(record, existing_ref, kind)
+        size = gib_size(record)
+        assert size is not None  # noqa: S101 - assess refuses a None size
+        return size
+
     def ensure_safe(self, record: records.VolumeRecord, existing_ref: Any,
                     kind: str = "volume") -> None:
         """Refuse to manage what the listing would mark not safe.

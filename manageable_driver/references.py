@@ -50,7 +50,7 @@ def parse_reference(existing_ref: Any,
     """
     def invalid(reason: str) -> exception.ManageExistingInvalidReference:
         return exception.ManageExistingInvalidReference(
-            existing_ref=_shorten(existing_ref), reason=reason)
+            existing_ref=existing_ref, reason=reason)
 
     if not isinstance(existing_ref, Mapping):
         raise invalid("reference must be a dict, got %s"
@@ -71,12 +71,6 @@ def parse_reference(existing_ref: Any,
             raise invalid("%s contains a NUL character" % key)
         return key, value
     raise invalid("reference needs one of the keys %s" % ", ".join(keys))
-
-
-def _shorten(value: Any, limit: int = 200) -> Any:
-    # A hostile reference can be megabytes long: keep messages readable.
-    text = repr(value)
-    return value if len(text) <= limit else text[:limit] + "..."
 
 
 def object_name(obj: Any, what: str = "volume") -> str:

@@ -64,10 +64,7 @@ SNAPSHOT_ENTRY_KEYS = ENTRY_KEYS | {"source_reference"}
 
 # What a refused manage may raise: the caller's input or the object's
 # state is wrong, and the backend is unchanged.
-REFUSALS = (exception.ManageExistingInvalidReference,
-            exception.ManageExistingAlreadyManaged,
-            exception.ManageExistingVolumeTypeMismatch,
-            exception.InvalidInput)
+REFUSALS = exception.REFUSALS
 
 SORTS = ((["reference"], ["asc"]), (["reference"], ["desc"]),
          (["size"], ["desc"]), (["size", "reference"], ["asc", "desc"]))

@@ -46,9 +46,6 @@ DRIVERS = {
 CLI_GROUP = "manageable-driver"
 EXIT_BACKEND = 1
 EXIT_USAGE = 2
-_REFUSED = (exception.InvalidInput, exception.ManageExistingInvalidReference,
-            exception.ManageExistingAlreadyManaged,
-            exception.ManageExistingVolumeTypeMismatch)
 
 
 class UsageError(Exception):
@@ -330,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             std_logging.WARNING)
     try:
         return run(args)
-    except (UsageError, cfg.Error) + _REFUSED as exc:
+    except (UsageError, cfg.Error) + exception.REFUSALS as exc:
         return _fail(exc, EXIT_USAGE)
     except exception.ManageableDriverException as exc:
         return _fail(exc, EXIT_BACKEND)

@@ -309,6 +309,14 @@ print(json.dumps({"volume": volume, "result": result}), flush=True)
 """
 
 
+def volume_name(n):
+    """A Cinder volume name: the template applied to a UUID."""
+    return "volume-00000000-0000-4000-8000-%012d" % n
+
+
+V1 = volume_name(1)
+
+
 class FileDriverClusterTest(RedisTestCase):
     """Separate "hosts" running the file driver on one shared directory."""
 
@@ -352,7 +360,7 @@ class FileDriverClusterTest(RedisTestCase):
         state = os.path.join(self.tmp, "state")
         os.mkdir(state)
         go = os.path.join(state, "go")
-        volumes = ["volume-host%d" % n for n in range(3)]
+        volumes = [volume_name(n) for n in range(3)]
         procs = [self._host(v, state, go) for v in volumes]
         deadline = time.monotonic() + 60
         while len(os.listdir(state)) < len(procs):
@@ -376,26 +384,26 @@ class FileDriverClusterTest(RedisTestCase):
     def test_host_killed_mid_manage_blocks_others_until_expiry(self):
         # Host A stops between linking the new name and unlinking the old
         # one, holding the object's lock, and is killed there.
-        holder = self._host("volume-1", stop="linked")
+        holder = self._host(V1, stop="linked")
         self.assertEqual("linked", holder.stdout.readline().strip())
         before = sorted(os.listdir(self.dir))
-        self.assertEqual(["raw.img", "volume-1"], before)
+        self.assertEqual(["raw.img", V1], before)
 
         # Longer than the lock lifetime: A's heartbeat keeps the lock.
         time.sleep(LOCK_TTL * 1.5)
         impatient = self._driver("host-b", timeout=0.5)
         ref = {"source-name": os.path.join(self.dir, "raw.img")}
         self.assertRaises(exception.LockTimeout, impatient.manage_existing,
-                          {"name": "volume-1"}, ref)
+                          {"name": V1}, ref)
         self.assertEqual(before, sorted(os.listdir(self.dir)))
 
         holder.send_signal(signal.SIGKILL)
         holder.wait(30)
         # Host C finishes A's manage once A's lock has expired.
         patient = self._driver("host-c", timeout=LOCK_TTL * 3)
-        patient.manage_existing({"name": "volume-1"}, ref)
-        self.assertEqual(["volume-1"], os.listdir(self.dir))
-        self.assertEqual(self.digest, self._checksum("volume-1"))
+        patient.manage_existing({"name": V1}, ref)
+        self.assertEqual([V1], os.listdir(self.dir))
+        self.assertEqual(self.digest, self._checksum(V1))
 
     def test_redis_stopped_manage_fails_and_changes_nothing(self):
         driver = self._driver("host-a", timeout=1)
@@ -403,14 +411,14 @@ class FileDriverClusterTest(RedisTestCase):
         self.redis.stop()
         exc = self.assertRaises(exception.CoordinationError,
                                 driver.manage_existing,
-                                {"name": "volume-1"}, ref)
+                                {"name": V1}, ref)
         self.assertIn("127.0.0.1:%d" % self.redis.port, str(exc))
         self.assertEqual(["raw.img"], os.listdir(self.dir))
         self.assertEqual(self.digest, self._checksum("raw.img"))
 
         self.redis.start()
-        driver.manage_existing({"name": "volume-1"}, ref)
-        self.assertEqual(["volume-1"], os.listdir(self.dir))
+        driver.manage_existing({"name": V1}, ref)
+        self.assertEqual([V1], os.listdir(self.dir))
 
 
 # One host running the real LVM driver in tag mode on the shared VG: its

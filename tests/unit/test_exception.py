@@ -64,3 +64,18 @@ class ExceptionTest(base.TestCase):
         self.assertEqual("  not found\n", exc.stderr)
         self.assertIn("command lvrename a b exited with 5: not found",
                       str(exc))
+
+
+class LongArgumentTest(base.TestCase):
+
+    def test_message_shows_a_bounded_part_of_a_huge_argument(self):
+        ref = {"source-name": "x", "junk": "A" * 10 ** 6}
+        exc = exception.ManageExistingInvalidReference(existing_ref=ref,
+                                                       reason="no such LV")
+        self.assertLess(len(str(exc)), 500)
+        self.assertIn("characters): no such LV", str(exc))
+        self.assertIs(ref, exc.kwargs["existing_ref"])
+
+    def test_short_arguments_are_shown_whole(self):
+        exc = exception.InvalidInput(reason="r" * 300)
+        self.assertEqual("Invalid input received: " + "r" * 300, str(exc))

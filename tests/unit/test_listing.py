@@ -306,3 +306,39 @@ class ArgumentsFirstTest(base.TestCase):
     def test_unknown_key_is_refused_on_an_empty_backend_too(self):
         self.assertRaises(exception.InvalidInput, page, InMemoryBackend(),
                           sort_keys=["cinder_id"])
+
+
+class ManageableSizeTest(base.TestCase):
+
+    def test_size_of_a_safe_record(self):
+        self.assertEqual(2, InMemoryBackend().manageable_size(
+            vol("a", units.Gi + 1), {"source-name": "a"}))
+
+    def test_refuses_what_manage_refuses(self):
+        backend = InMemoryBackend()
+        self.assertRaises(exception.ManageExistingAlreadyManaged,
+                          backend.manageable_size,
+                          vol("a", cinder_id=VOL_ID), {"source-name": "a"})
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                backend.manageable_size,
+                                vol("a", None, size_error="EIO"),
+                                {"source-name": "a"})
+        self.assertIn("size unreadable: EIO", str(exc))
+
+
+class CinderNameTest(base.TestCase):
+
+    def test_names_and_ids(self):
+        backend = InMemoryBackend()
+        self.assertEqual("volume-" + VOL_ID, backend.cinder_name(
+            {"id": VOL_ID, "name": "volume-" + VOL_ID}))
+        self.assertEqual(VOL_ID, backend.cinder_id({"id": VOL_ID}))
+        for obj in ({"id": "a", "name": "volume-a"}, {"name": "lv1"},
+                    {"id": VOL_ID, "name": "snapshot-" + VOL_ID}):
+            with self.subTest(obj=obj):
+                self.assertRaises(exception.InvalidInput,
+                                  backend.cinder_name, obj)
+        for obj in ({"id": "a"}, {}, {"id": 5}):
+            with self.subTest(obj=obj):
+                self.assertRaises(exception.InvalidInput,
+                                  backend.cinder_id, obj)

@@ -37,7 +37,7 @@ from manageable_driver import exception
 from manageable_driver import records
 
 REPORT_FIELDS = (
-    "lv_name", "lv_uuid", "lv_size", "lv_attr", "origin", "origin_uuid",
+    "lv_name", "lv_uuid", "lv_size", "origin", "origin_uuid",
     "origin_size", "pool_lv", "segtype", "lv_layout", "lv_role",
     "lv_device_open", "lv_tags", "lv_merging",
 )
@@ -121,7 +121,6 @@ class LogicalVolume:
     name: str
     uuid: str
     size_bytes: int | None
-    attr: str = ""
     origin: str = ""
     origin_uuid: str = ""
     origin_size_bytes: int | None = None
@@ -202,7 +201,6 @@ def parse_report(text: str) -> list[LogicalVolume]:
         lvs.append(LogicalVolume(
             name=name, uuid=uuid,
             size_bytes=_int_or_none(row.get("lv_size")),
-            attr=str(row.get("lv_attr", "")),
             origin=str(row.get("origin", "")),
             origin_uuid=str(row.get("origin_uuid", "")),
             origin_size_bytes=_int_or_none(row.get("origin_size")),
