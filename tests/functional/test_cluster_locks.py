@@ -31,6 +31,7 @@ import fixtures
 from oslo_config import cfg
 
 from manageable_driver import configuration
+from manageable_driver import coordination
 from manageable_driver import exception
 from manageable_driver import locks
 from manageable_driver import opts
@@ -119,7 +120,7 @@ class RedisTestCase(base.TestCase):
         self.redis = self.useFixture(redis_fixture.RedisServer())
         self.url = self.redis.url(timeout=LOCK_TTL)
         # Coordinators of this process must not outlive the test's Redis.
-        self.addCleanup(locks.stop_coordinators)
+        self.addCleanup(coordination.stop_coordinators)
         self.tmp = self.useFixture(fixtures.TempDir()).path
 
 
@@ -250,7 +251,7 @@ class ClusterLockTest(RedisTestCase):
         self.assertEqual(["first"], ran)
 
         # A process whose coordinator never started fails the same way.
-        locks.stop_coordinators()
+        coordination.stop_coordinators()
         fresh = locks.get_provider(self._backend(self.url, timeout=1))
         self.assertRaises(exception.CoordinationError,
                           fresh.lock("vg0", "lv-uuid-1").__enter__)

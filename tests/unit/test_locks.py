@@ -22,6 +22,7 @@ import fixtures
 from oslo_config import cfg
 
 from manageable_driver import configuration
+from manageable_driver import coordination
 from manageable_driver import exception
 from manageable_driver import locks
 from manageable_driver import opts
@@ -86,7 +87,7 @@ class GetProviderTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.addCleanup(locks.stop_coordinators)
+        self.addCleanup(coordination.stop_coordinators)
 
     def test_default_is_host_local(self):
         provider = _chosen(manageable_lock_path="/x")
@@ -134,12 +135,12 @@ class GetProviderTest(base.TestCase):
         self.assertEqual(7, provider.timeout)
         conf.set_override("coordination_backend_url", "redis://127.0.0.1:1")
         self.assertIsInstance(provider.select(),
-                              locks.CoordinatedLockProvider)
+                              coordination.CoordinatedLockProvider)
 
     def test_url_selects_the_coordinated_provider(self):
         url = "redis://127.0.0.1:1?timeout=5"
         provider = _chosen(coordination_backend_url=url)
-        self.assertIsInstance(provider, locks.CoordinatedLockProvider)
+        self.assertIsInstance(provider, coordination.CoordinatedLockProvider)
         self.assertEqual(url, provider.url)
 
     def test_one_coordinator_per_url_and_process(self):
@@ -154,13 +155,13 @@ class GetProviderTest(base.TestCase):
 
     def test_forked_child_starts_its_own_coordinator(self):
         _chosen(coordination_backend_url="redis://127.0.0.1:1")
-        self.assertTrue(locks._coordinators)
+        self.assertTrue(coordination._coordinators)
         pid = os.fork()
         if pid == 0:
-            os._exit(0 if not locks._coordinators else 1)
+            os._exit(0 if not coordination._coordinators else 1)
         _pid, status = os.waitpid(pid, 0)
         self.assertEqual(0, os.waitstatus_to_exitcode(status))
-        self.assertTrue(locks._coordinators)
+        self.assertTrue(coordination._coordinators)
 
     def test_tooz_is_imported_only_when_locking(self):
         code = textwrap.dedent("""
@@ -272,12 +273,13 @@ class LocalLockProviderTest(base.TestCase):
 class BoundedTest(base.TestCase):
 
     def test_value_and_error(self):
-        self.assertEqual(3, locks._bounded(lambda: 3, 5))
+        self.assertEqual(3, coordination._bounded(lambda: 3, 5))
 
         def broken():
             raise exception.InvalidInput(reason="x")
 
-        self.assertRaises(exception.InvalidInput, locks._bounded, broken, 5)
+        self.assertRaises(exception.InvalidInput, coordination._bounded,
+                          broken, 5)
 
     def test_late_result_is_undone(self):
         go = threading.Event()
@@ -292,7 +294,8 @@ class BoundedTest(base.TestCase):
             undone.append(value)
             undo_ran.set()
 
-        self.assertRaises(locks._Late, locks._bounded, slow, 0.05, undo)
+        self.assertRaises(coordination._Late, coordination._bounded, slow,
+                          0.05, undo)
         go.set()
         self.assertTrue(undo_ran.wait(10))
         self.assertEqual(["lock"], undone)
@@ -302,25 +305,25 @@ class CoordinatedLockProviderTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.addCleanup(locks.stop_coordinators)
+        self.addCleanup(coordination.stop_coordinators)
 
     def test_redact_url(self):
         self.assertEqual("redis://:***@127.0.0.1:6379?timeout=5",
-                         locks.redact_url(
+                         coordination.redact_url(
                              "redis://:s3cret@127.0.0.1:6379?timeout=5"))
         self.assertEqual("redis://admin:***@[::1]:6379",
-                         locks.redact_url("redis://admin:pw@[::1]:6379"))
+                         coordination.redact_url("redis://admin:pw@[::1]:6379"))
         self.assertEqual("redis://127.0.0.1:6379",
-                         locks.redact_url("redis://127.0.0.1:6379"))
+                         coordination.redact_url("redis://127.0.0.1:6379"))
 
     def test_tooz_missing(self):
         # tooz is installed where these tests run: hide it to see the
         # error an installation without the 'cluster' extra gets.
-        self.useFixture(fixtures.MockPatchObject(locks, "_coordinators",
+        self.useFixture(fixtures.MockPatchObject(coordination, "_coordinators",
                                                  {}))
         with mock.patch.dict(sys.modules,
                              {"tooz": None, "tooz.coordination": None}):
-            provider = locks.CoordinatedLockProvider(
+            provider = coordination.CoordinatedLockProvider(
                 "redis://127.0.0.1:1", timeout=0)
             exc = self.assertRaises(exception.CoordinationError,
                                     provider.lock("vg0", "lv1").__enter__)
@@ -329,7 +332,7 @@ class CoordinatedLockProviderTest(base.TestCase):
     def test_unknown_scheme(self):
         if not _have_tooz_redis():
             self.skipTest("the 'cluster' extra is not installed")
-        provider = locks.CoordinatedLockProvider("nosuchdriver://x",
+        provider = coordination.CoordinatedLockProvider("nosuchdriver://x",
                                                  timeout=0)
         exc = self.assertRaises(exception.CoordinationError,
                                 provider.lock("vg0", "lv1").__enter__)
@@ -341,10 +344,10 @@ class CoordinatedLockProviderTest(base.TestCase):
         # tooz and redis-py retry a refused connection for about a minute;
         # a shorter grace keeps this test fast, the bound is the same code.
         self.useFixture(fixtures.MockPatchObject(
-            locks, "COORDINATOR_GRACE", 0.5))
+            coordination, "COORDINATOR_GRACE", 0.5))
         url = ("redis://:s3cret@127.0.0.1:%d?timeout=1"
                % redis_fixture.free_port())
-        provider = locks.CoordinatedLockProvider(url, timeout=0)
+        provider = coordination.CoordinatedLockProvider(url, timeout=0)
         ran = []
 
         def manage():
