@@ -854,11 +854,13 @@ class FileDriver(listing.ManageableListingMixin,
                 # Undo our link: the old name still works.
                 self._unlink(parent_fd, new_name, location)
                 raise
+            # What is left comes first: the cause may be long, and a
+            # message shows a bounded part of its argument.
             raise exception.VolumeBackendAPIException(
-                data="%s; %s names backing file %r now, so %s keeps both "
-                     "names %s and %s: calling manage again finishes"
-                     % (exc, user.path, now, image.path, image.name,
-                        new_name)) from exc
+                data="%s keeps both names %s and %s: calling manage again "
+                     "finishes; %s names backing file %r now (%s)"
+                     % (image.path, image.name, new_name, user.path, now,
+                        exc)) from exc
 
     def manage_existing_snapshot_get_size(self, snapshot: Any,
                                           existing_ref: Any) -> int:
