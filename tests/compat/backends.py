@@ -120,3 +120,18 @@ def start_manager(test: base.CinderTestCase) -> Any:
     test.assertTrue(volume_manager.driver.initialized,
                     "the driver failed do_setup or check_for_setup_error")
     return volume_manager
+
+
+class ManagerMixin:
+    """Sets up the backend a subclass names, and Cinder's VolumeManager on
+    it, as ``self.manager``, with an admin context as ``self.ctxt``."""
+
+    def setUp(self) -> None:
+        super().setUp()  # type: ignore[misc]
+        from cinder import context
+        self.setup_backend()
+        self.ctxt = context.get_admin_context()
+        self.manager = start_manager(self)  # type: ignore[arg-type]
+
+    def setup_backend(self) -> None:
+        raise NotImplementedError

@@ -26,20 +26,10 @@ from tests.compat import backends
 from tests.compat import base
 
 
-class ManagerTestMixin:
+class ManagerTestMixin(backends.ManagerMixin):
     """The test body shared by both backends."""
 
     kind: str
-
-    def setUp(self) -> None:
-        super().setUp()
-        from cinder import context
-        self.setup_backend()
-        self.ctxt = context.get_admin_context()
-        self.manager = backends.start_manager(self)
-
-    def setup_backend(self) -> None:
-        raise NotImplementedError
 
     def new_volume(self, **kwargs: Any) -> Any:
         from cinder.tests.unit import utils

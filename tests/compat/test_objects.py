@@ -39,18 +39,8 @@ def typed(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-class ObjectsTestMixin:
+class ObjectsTestMixin(backends.ManagerMixin):
     """The test body shared by both backends."""
-
-    def setUp(self) -> None:
-        super().setUp()
-        from cinder import context
-        self.setup_backend()
-        self.ctxt = context.get_admin_context()
-        self.manager = backends.start_manager(self)
-
-    def setup_backend(self) -> None:
-        raise NotImplementedError
 
     def assert_unchanged(self, entries: list[dict[str, Any]],
                          objs: list[Any], cls: Any) -> None:

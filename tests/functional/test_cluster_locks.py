@@ -123,6 +123,21 @@ class RedisTestCase(base.TestCase):
         self.addCleanup(coordination.stop_coordinators)
         self.tmp = self.useFixture(fixtures.TempDir()).path
 
+    def release_and_collect(self, procs, state, go):
+        """Start ``procs`` together once each has written a file in
+        ``state``; return the JSON result each printed last."""
+        deadline = time.monotonic() + 60
+        while len(os.listdir(state)) < len(procs):
+            self.assertLess(time.monotonic(), deadline, "hosts not ready")
+            time.sleep(0.02)
+        open(go, "w").close()
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            self.assertEqual(0, proc.returncode, err)
+            results.append(json.loads(out.splitlines()[-1]))
+        return results
+
 
 class ClusterLockTest(RedisTestCase):
 
@@ -363,16 +378,7 @@ class FileDriverClusterTest(RedisTestCase):
         go = os.path.join(state, "go")
         volumes = [volume_name(n) for n in range(3)]
         procs = [self._host(v, state, go) for v in volumes]
-        deadline = time.monotonic() + 60
-        while len(os.listdir(state)) < len(procs):
-            self.assertLess(time.monotonic(), deadline, "hosts not ready")
-            time.sleep(0.02)
-        open(go, "w").close()
-        results = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=120)
-            self.assertEqual(0, proc.returncode, err)
-            results.append(json.loads(out.splitlines()[-1]))
+        results = self.release_and_collect(procs, state, go)
         winners = [r["volume"] for r in results if r["result"] == "won"]
         self.assertEqual(1, len(winners), results)
         # The others found the image gone from under its reference.
@@ -482,16 +488,7 @@ class LVMDriverClusterTest(RedisTestCase):
                 env=_env(), cwd=TOP)
             self.addCleanup(lambda p=proc: p.poll() is None and p.kill())
             procs.append(proc)
-        deadline = time.monotonic() + 60
-        while len(os.listdir(state)) < hosts:
-            self.assertLess(time.monotonic(), deadline, "hosts not ready")
-            time.sleep(0.02)
-        open(go, "w").close()
-        results = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=120)
-            self.assertEqual(0, proc.returncode, err)
-            results.append(json.loads(out.splitlines()[-1]))
+        results = self.release_and_collect(procs, state, go)
         tags = [t for t in self.vg.lv_tags("plain").split(",")
                 if t.startswith("cinder-volume-id=")]
         return results, tags
