@@ -43,7 +43,6 @@ from manageable_driver import locks
 from manageable_driver import opts
 from manageable_driver import records
 from manageable_driver import references
-from manageable_driver import sizes
 
 OPTIONS = [
     cfg.StrOpt("inventory_path", required=True,
@@ -113,14 +112,14 @@ class InventoryDriver(listing.ManageableListingMixin,
             reason="no %s named %s in %s" % (kind, name, self.path))
 
     def _size(self, kind: str, existing_ref: Any) -> int:
+        # Refuses what manage refuses, before Cinder reserves quota.
         obj = self._find(self._load(), kind, existing_ref)
-        if obj.get("size") is None:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref, reason="size unknown")
-        return sizes.bytes_to_gib_ceil(obj["size"])
+        return self.manageable_size(records.VolumeRecord(**_fields(obj)),
+                                    existing_ref, kind)
 
     def _manage(self, kind: str, cinder_obj: Any, existing_ref: Any) -> None:
-        new_name = references.object_name(cinder_obj, kind)
+        new_name = self.cinder_name(cinder_obj, kind)
+        cinder_id = self.cinder_id(cinder_obj, kind)
         # One lock for the whole file: every change rewrites all of it.
         with self._locks.lock(self.path, "inventory"):
             inventory = self._load()
@@ -132,8 +131,7 @@ class InventoryDriver(listing.ManageableListingMixin,
                     existing_ref=existing_ref,
                     reason="%s already exists; not overwritten" % new_name)
             old_name = obj["name"]
-            obj.update(name=new_name,
-                       cinder_id=str(references.field(cinder_obj, "id")))
+            obj.update(name=new_name, cinder_id=cinder_id)
             for snap in inventory["snapshots"] if kind == "volume" else ():
                 if snap["source"] == old_name:
                     snap["source"] = new_name

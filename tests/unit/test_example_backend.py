@@ -142,6 +142,36 @@ class InventoryDriverTest(InventoryBackend):
         self.assertEqual(2, self.make_driver().manage_existing_get_size(
             {"id": "x", "name": "x"}, {"source-name": "db"}))
 
+    def test_get_size_refuses_what_manage_refuses(self):
+        self.add("volumes", name="busy", size=units.Gi, in_use=True)
+        self.add("volumes", name="adopted", size=units.Gi,
+                 cinder_id=str(uuid.uuid4()))
+        driver = self.make_driver()
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                driver.manage_existing_get_size,
+                                {"id": "x", "name": "x"},
+                                {"source-name": "busy"})
+        self.assertIn("in use", str(exc))
+        self.assertRaises(exception.ManageExistingAlreadyManaged,
+                          driver.manage_existing_get_size,
+                          {"id": "x", "name": "x"},
+                          {"source-name": "adopted"})
+
+    def test_manage_refuses_a_name_off_the_template(self):
+        self.create_volume_object("db", units.Gi)
+        before = self.load()
+        cinder_id = str(uuid.uuid4())
+        self.assertRaises(exception.InvalidInput,
+                          self.make_driver().manage_existing,
+                          {"id": cinder_id, "name": "db2"},
+                          {"source-name": "db"})
+        self.assertRaises(exception.InvalidInput,
+                          self.make_driver().manage_existing,
+                          {"id": "not-a-uuid",
+                           "name": "volume-%s" % cinder_id},
+                          {"source-name": "db"})
+        self.assertEqual(before, self.load())
+
     def test_malformed_inventory_is_an_error(self):
         driver = self.make_driver()
         for text in ("not json", "[]", '{"volumes": {}}',

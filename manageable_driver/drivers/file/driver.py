@@ -52,7 +52,6 @@ from manageable_driver import locks
 from manageable_driver import opts
 from manageable_driver import records
 from manageable_driver import references
-from manageable_driver import sizes
 from manageable_driver.drivers.file import commands
 from manageable_driver.drivers.file import fsops
 from manageable_driver.drivers.file import headers
@@ -630,10 +629,8 @@ class FileDriver(listing.ManageableListingMixin,
         with self._open_parent(location, existing_ref) as parent_fd:
             image, inventory = self._examine(location, parent_fd,
                                              existing_ref)
-        record = volume_record(image, inventory)
-        self.ensure_safe(record, existing_ref, "volume")
-        assert record.size_bytes is not None  # ensure_safe refused None
-        return sizes.bytes_to_gib_ceil(record.size_bytes)
+        return self.manageable_size(volume_record(image, inventory),
+                                    existing_ref, "volume")
 
     def _find(self, dir_fd: int, prefix: str, name: str,
               depth: int) -> tuple[str, os.stat_result] | None:
@@ -878,10 +875,8 @@ class FileDriver(listing.ManageableListingMixin,
                 existing_ref=existing_ref,
                 reason="not the backing file of any image in "
                        "file_volume_dirs")
-        record = snapshot_record(image, inventory)
-        self.ensure_safe(record, existing_ref, "snapshot")
-        assert record.size_bytes is not None
-        return sizes.bytes_to_gib_ceil(record.size_bytes)
+        return self.manageable_size(snapshot_record(image, inventory),
+                                    existing_ref, "snapshot")
 
     def unmanage_snapshot(self, snapshot: Any) -> None:
         """Release ``snapshot``; its image is neither moved nor changed."""
