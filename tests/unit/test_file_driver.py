@@ -388,12 +388,11 @@ class SnapshotManageTest(DriverTestCase):
 
     def test_not_a_backing_file(self):
         ref = self.make("v2.qcow2")
-        self.assertRaises(exception.ManageExistingInvalidReference,
-                          self.driver.manage_existing_snapshot,
-                          {"name": SNAP}, ref)
-        self.assertRaises(exception.ManageExistingInvalidReference,
-                          self.driver.manage_existing_snapshot_get_size,
-                          {"name": SNAP}, ref)
+        for call in (self.driver.manage_existing_snapshot,
+                     self.driver.manage_existing_snapshot_get_size):
+            exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                    call, {"name": SNAP}, ref)
+            self.assertIn("not the backing file of any image", str(exc))
 
     def test_unmanage_snapshot_keeps_the_file(self):
         self.make("v3.qcow2", SNAP)

@@ -184,11 +184,16 @@ def chain_top(image: scanner.ImageFile,
 
 def snapshot_record(image: scanner.ImageFile, inventory: scanner.Inventory,
                     allow_links: bool = False) -> records.SnapshotRecord:
-    """Return the listing record of backing file ``image`` as a snapshot."""
+    """Return the listing record of ``image`` as a snapshot: unsafe
+    unless it is the backing file of an image of the directories."""
     size, size_error = _size(image)
     top, ambiguous = chain_top(image, inventory)
-    reason = ambiguous or image_problem(image, inventory, allow_links)
     users = inventory.backing_of.get(image.key) or []
+    if not users:
+        reason: str | None = ("not the backing file of any image in "
+                              "file_volume_dirs")
+    else:
+        reason = ambiguous or image_problem(image, inventory, allow_links)
     for user in users:
         stored = user.header.backing_file if user.header else None
         if reason is None and stored is not None and (
@@ -713,16 +718,12 @@ class FileDriver(listing.ManageableListingMixin,
         """Check the snapshot image; return it, its direct user, and
         whether a previous call was interrupted after linking."""
         image, inventory = self._examine(location, parent_fd, existing_ref)
-        users = inventory.backing_of.get(image.key)
-        if not users:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason="not the backing file of any image in "
-                       "file_volume_dirs")
         finishing = (new_name is not None and new_name != image.name
                      and self._same_file(parent_fd, new_name, image))
         record = snapshot_record(image, inventory, allow_links=finishing)
         self.ensure_safe(record, existing_ref, "snapshot")
+        # ensure_safe refused an image that backs nothing.
+        users = inventory.backing_of[image.key]
         top, _ambiguous = chain_top(image, inventory)
         if users[0].in_use is not None:
             # Its header is rewritten: a running qemu must not hold it.
@@ -870,11 +871,6 @@ class FileDriver(listing.ManageableListingMixin,
         with self._open_parent(location, existing_ref) as parent_fd:
             image, inventory = self._examine(location, parent_fd,
                                              existing_ref)
-        if image.key not in inventory.backing_of:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason="not the backing file of any image in "
-                       "file_volume_dirs")
         return self.manageable_size(snapshot_record(image, inventory),
                                     existing_ref, "snapshot")
 
