@@ -24,7 +24,7 @@ from oslo_config import cfg
 from manageable_driver import exception
 from manageable_driver import interface
 from manageable_driver.drivers.file import FileDriver
-from manageable_driver.drivers.file import driver as file_driver
+from manageable_driver.drivers.file import records as file_records
 from tests import base
 from tests.unit import file_data
 
@@ -410,9 +410,9 @@ class ReviewFindingsTest(DriverTestCase):
         for name in ("snap:1", "volume-\ud800"):
             with self.subTest(name=name):
                 self.assertRaises(exception.InvalidInput,
-                                  file_driver.check_new_name, name,
+                                  file_records.check_new_name, name,
                                   "snapshot")
-        self.assertEqual(SNAP, file_driver.check_new_name(SNAP, "x"))
+        self.assertEqual(SNAP, file_records.check_new_name(SNAP, "x"))
 
     def test_name_without_uuid_is_refused(self):
         ref = self.make("raw.img")

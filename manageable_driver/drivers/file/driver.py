@@ -36,10 +36,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Iterator
 import contextlib
-import dataclasses
 import errno
 import os
-import stat
 from typing import Any
 
 from oslo_log import log as logging
@@ -54,182 +52,11 @@ from manageable_driver import records
 from manageable_driver import references
 from manageable_driver.drivers.file import commands
 from manageable_driver.drivers.file import fsops
-from manageable_driver.drivers.file import headers
 from manageable_driver.drivers.file import options
+from manageable_driver.drivers.file import records as file_records
 from manageable_driver.drivers.file import scanner
 
 LOG = logging.getLogger(__name__)
-
-MAX_NAME_BYTES = 255
-
-
-@dataclasses.dataclass(frozen=True)
-class Location:
-    """Where a reference points: a path below a configured directory."""
-
-    directory: str
-    relpath: str
-
-    @property
-    def parts(self) -> list[str]:
-        return self.relpath.split("/")
-
-    @property
-    def path(self) -> str:
-        return os.path.join(self.directory, self.relpath)
-
-
-def _extra_info(image: scanner.ImageFile) -> dict[str, str]:
-    info = {"file_size": str(image.file_size)}
-    header = image.header
-    if header is not None:
-        info["format"] = header.format
-        if header.virtual_size is not None:
-            info["virtual_size"] = str(header.virtual_size)
-        if header.backing_file is not None:
-            info["backing_file"] = header.backing_file
-        if header.data_file is not None:
-            info["data_file"] = header.data_file
-        if header.snapshots:
-            info["internal_snapshots"] = str(header.snapshots)
-    return info
-
-
-def _size(image: scanner.ImageFile) -> tuple[int | None, str | None]:
-    header = image.header
-    if header is None:
-        return None, image.read_error or "header unreadable"
-    if header.error is not None:
-        return None, header.error
-    if header.virtual_size is not None:
-        return header.virtual_size, None
-    # Formats we do not read report their size on disk.
-    return image.file_size, None
-
-
-def _names(images: Iterable[scanner.ImageFile],
-           near: scanner.ImageFile) -> str:
-    """Name ``images`` relative to ``near``'s configured directory, or by
-    their full path when they are in another one."""
-    return ", ".join(sorted(
-        image.relpath if image.directory == near.directory else image.path
-        for image in images))
-
-
-def image_problem(image: scanner.ImageFile, inventory: scanner.Inventory,
-                  allow_links: bool = False) -> str | None:
-    """Return why ``image`` must not be adopted as it is, or None.
-
-    :param allow_links: do not count a second hard link (a manage call
-        finishing an interrupted rename made it); a third still counts.
-    """
-    if image.read_error is not None:
-        return image.read_error
-    if image.header is not None:
-        reason = headers.unsafe_reason(image.header)
-        if reason is not None:
-            return reason
-    users = inventory.data_file_of.get(image.key)
-    if users:
-        return "external data file of: %s" % _names(users, image)
-    suspects = [user for user in inventory.unresolved.get(image.directory,
-                                                          ())
-                if user.key != image.key]
-    if suspects:
-        return ("may be the backing or data file of: %s, which names one "
-                "that cannot be resolved here" % _names(suspects, image))
-    if image.nlink > (2 if allow_links else 1):
-        return ("has %d hard links: another name may be in use"
-                % image.nlink)
-    return None
-
-
-def volume_record(image: scanner.ImageFile, inventory: scanner.Inventory,
-                  allow_links: bool = False) -> records.VolumeRecord:
-    """Return the listing record of ``image`` as a volume."""
-    size, size_error = _size(image)
-    reason = image_problem(image, inventory, allow_links)
-    children = inventory.backing_of.get(image.key)
-    if reason is None and children:
-        reason = "backing file of: %s" % _names(children, image)
-    return records.VolumeRecord(
-        name=image.name,
-        reference={references.SOURCE_NAME: image.path},
-        size_bytes=size, size_error=size_error,
-        in_use=image.in_use is not None, in_use_reason=image.in_use,
-        unsafe_reason=reason, extra_info=_extra_info(image))
-
-
-def chain_top(image: scanner.ImageFile,
-              inventory: scanner.Inventory) -> tuple[scanner.ImageFile,
-                                                     str | None]:
-    """Return the image at the top of ``image``'s chain (its volume).
-
-    :returns: the top, and why it is ambiguous (a branch, a loop) or None.
-    """
-    seen = {image.key}
-    current = image
-    while True:
-        children = inventory.backing_of.get(current.key) or []
-        if not children:
-            return current, None
-        if len(children) > 1:
-            return current, ("backing file of several images: %s"
-                             % _names(children, image))
-        current = children[0]
-        if current.key in seen:
-            return current, "backing file chain loops"
-        seen.add(current.key)
-
-
-def snapshot_record(image: scanner.ImageFile, inventory: scanner.Inventory,
-                    allow_links: bool = False) -> records.SnapshotRecord:
-    """Return the listing record of ``image`` as a snapshot: unsafe
-    unless it is the backing file of an image of the directories."""
-    size, size_error = _size(image)
-    top, ambiguous = chain_top(image, inventory)
-    users = inventory.backing_of.get(image.key) or []
-    if not users:
-        reason: str | None = ("not the backing file of any image in "
-                              "file_volume_dirs")
-    else:
-        reason = ambiguous or image_problem(image, inventory, allow_links)
-    for user in users:
-        stored = user.header.backing_file if user.header else None
-        if reason is None and stored is not None and (
-                ":" in stored.split("/", 1)[0] or "\0" in stored):
-            # Manage rewrites only a plain name (see _new_backing_name).
-            reason = ("%s names it %r, a name manage does not rewrite"
-                      % (user.path, stored))
-    info = _extra_info(image)
-    info["volume"] = top.relpath
-    return records.SnapshotRecord(
-        name=image.name,
-        reference={references.SOURCE_NAME: image.path},
-        source_reference={references.SOURCE_NAME: top.path},
-        size_bytes=size, size_error=size_error,
-        in_use=image.in_use is not None, in_use_reason=image.in_use,
-        unsafe_reason=reason, extra_info=info)
-
-
-def check_new_name(name: str, what: str) -> str:
-    """Return ``name`` if it is a plain file name a rename may create.
-
-    :raises InvalidInput: a path, hidden, too long, with a NUL, with a
-        ``:`` (qemu would read a backing file name ``a:b`` as protocol
-        ``a``) or not encodable as a file name.
-    """
-    try:
-        encoded = os.fsencode(name)
-    except UnicodeEncodeError:
-        encoded = b""
-    if (not encoded or "/" in name or "\0" in name or ":" in name
-            or name.startswith(".") or len(encoded) > MAX_NAME_BYTES):
-        raise exception.InvalidInput(
-            reason="the %s name %r cannot be a file name in an image "
-                   "directory" % (what, name))
-    return name
-
 
 class FileDriver(listing.ManageableListingMixin,
                  interface.VolumeListManageableDriver,
@@ -297,18 +124,18 @@ class FileDriver(listing.ManageableListingMixin,
         """Yield every regular file of the image directories."""
         inventory = self._scan(self.directories)
         for image in inventory.images:
-            yield volume_record(image, inventory)
+            yield file_records.volume_record(image, inventory)
 
     def list_snapshot_records(self) -> Iterator[records.SnapshotRecord]:
         """Yield every image that is the backing file of another."""
         inventory = self._scan(self.directories)
         for image in inventory.images:
             if image.key in inventory.backing_of:
-                yield snapshot_record(image, inventory)
+                yield file_records.snapshot_record(image, inventory)
 
     # -- references --------------------------------------------------------
 
-    def locate(self, existing_ref: Any) -> Location:
+    def locate(self, existing_ref: Any) -> file_records.Location:
         """Return where ``existing_ref`` points, checking only its text.
 
         :raises ManageExistingInvalidReference: outside the configured
@@ -327,13 +154,14 @@ class FileDriver(listing.ManageableListingMixin,
             for directory in dirs:
                 prefix = directory.rstrip("/") + "/"
                 if value.startswith(prefix):
-                    location = Location(directory, value[len(prefix):])
+                    location = file_records.Location(
+                        directory, value[len(prefix):])
                     break
             else:
                 raise invalid("not inside any of file_volume_dirs (%s)"
                               % ", ".join(dirs))
         elif len(dirs) == 1:
-            location = Location(dirs[0], value)
+            location = file_records.Location(dirs[0], value)
         else:
             raise invalid("a relative name is ambiguous with several "
                           "file_volume_dirs; give the absolute path")
@@ -350,64 +178,13 @@ class FileDriver(listing.ManageableListingMixin,
                               self.configuration.file_volume_scan_depth))
         return location
 
-    @contextlib.contextmanager
-    def _open_parent(self, location: Location,
-                     existing_ref: Any) -> Iterator[int]:
-        """Yield a descriptor of the directory holding ``location``.
-
-        Every directory below the configured one is opened with
-        ``O_NOFOLLOW``, so no symbolic link on the path is followed.
-        """
-        def invalid(reason: str) -> exception.ManageableDriverException:
-            return exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref, reason=reason)
-
-        try:
-            fd = os.open(location.directory,
-                         os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise exception.VolumeBackendAPIException(
-                data="cannot open image directory %s: %s"
-                     % (location.directory, exc.strerror))
-        try:
-            for part in location.parts[:-1]:
-                try:
-                    sub = os.open(part, scanner.OPEN_DIR_FLAGS, dir_fd=fd)
-                except OSError as exc:
-                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                        raise invalid("%s is not a directory (symbolic "
-                                      "links are not followed)" % part)
-                    raise invalid("cannot open directory %s: %s"
-                                  % (part, exc.strerror))
-                os.close(fd)
-                fd = sub
-            yield fd
-        finally:
-            os.close(fd)
-
-    def _stat_image(self, parent_fd: int, name: str,
-                    existing_ref: Any) -> scanner.Key:
-        try:
-            fd, st = scanner.open_image(name, parent_fd)
-        except OSError as exc:
-            reasons = {errno.ELOOP: "is a symbolic link",
-                       errno.EINVAL: "is not a regular file",
-                       errno.ENXIO: "is not a regular file",
-                       errno.ENOENT: "does not exist"}
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason="%s %s" % (name, reasons.get(
-                    exc.errno or 0, "cannot be opened: %s" % exc.strerror)))
-        os.close(fd)
-        return (st.st_dev, st.st_ino)
-
-    def _examine(self, location: Location, parent_fd: int,
+    def _examine(self, location: file_records.Location, parent_fd: int,
                  existing_ref: Any) -> tuple[scanner.ImageFile,
                                              scanner.Inventory]:
         """Stat the image and list every directory, as the listing does
         (an image of one may use an image of another); return both
         views."""
-        key = self._stat_image(parent_fd, location.parts[-1], existing_ref)
+        key = fsops.stat_image(parent_fd, location.parts[-1], existing_ref)
         inventory = self._scan(self.directories)
         for image in inventory.images:
             if (image.directory == location.directory
@@ -418,11 +195,11 @@ class FileDriver(listing.ManageableListingMixin,
             existing_ref=existing_ref,
             reason="the file changed while it was being read; try again")
 
-    def _backend_id(self, location: Location) -> str:
+    def _backend_id(self, location: file_records.Location) -> str:
         return os.path.realpath(location.directory)
 
     @contextlib.contextmanager
-    def _locked(self, location: Location,
+    def _locked(self, location: file_records.Location,
                 keys: Iterable[scanner.Key]) -> Iterator[None]:
         with contextlib.ExitStack() as stack:
             # Sorted, so two calls locking the same pair cannot deadlock.
@@ -431,65 +208,17 @@ class FileDriver(listing.ManageableListingMixin,
                     self._backend_id(location), "%d:%d" % (dev, ino)))
             yield
 
-    def _same_file(self, parent_fd: int, name: str,
-                   image: scanner.ImageFile) -> bool:
-        """True when ``name`` exists and is ``image`` under another name."""
-        try:
-            st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        return (st.st_dev, st.st_ino) == image.key
-
-    @contextlib.contextmanager
-    def _open_checked(self, image: scanner.ImageFile,
-                      existing_ref: Any) -> Iterator[int]:
-        """Yield a read-only descriptor of ``image``, reached without
-        following any symbolic link and checked to be the file scanned.
-
-        :raises ManageExistingInvalidReference: it changed since.
-        """
-        location = Location(image.directory, image.relpath)
-        with self._open_parent(location, existing_ref) as parent_fd:
-            try:
-                fd, st = scanner.open_image(image.name, parent_fd)
-            except OSError as exc:
-                raise self._changed(existing_ref, image, exc.strerror)
-        try:
-            if (st.st_dev, st.st_ino) != image.key:
-                raise self._changed(existing_ref, image, "another file")
-            yield fd
-        finally:
-            os.close(fd)
-
-    def _still(self, image: scanner.ImageFile, existing_ref: Any) -> None:
-        """Check that ``image``'s name is still the scanned file.
-
-        :raises ManageExistingInvalidReference: it is not.
-        """
-        location = Location(image.directory, image.relpath)
-        with self._open_parent(location, existing_ref) as parent_fd:
-            if not fsops.is_file(parent_fd, image.name, image.key):
-                raise self._changed(existing_ref, image, "another file")
-
-    @staticmethod
-    def _changed(existing_ref: Any, image: scanner.ImageFile,
-                 what: str | None) -> exception.ManageableDriverException:
-        return exception.ManageExistingInvalidReference(
-            existing_ref=existing_ref,
-            reason="%s changed while being managed (%s); nothing was "
-                   "changed, try again" % (image.path, what))
-
     def _confirm(self, image: scanner.ImageFile, existing_ref: Any) -> None:
         """Check with qemu-img what the header parser read."""
         header = image.header
         assert header is not None  # image_problem refused it otherwise
         try:
-            with self._open_checked(image, existing_ref) as fd:
+            with fsops.open_checked(image, existing_ref) as fd:
                 info = self.qemu_img.info(
                     self.qemu_img.fd_arg(fd) or image.path, header.format)
             # Without an fd qemu-img could open, it had the name: check
             # that the name still is the file.
-            self._still(image, existing_ref)
+            fsops.still(image, existing_ref)
         except exception.CommandFailed as exc:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
@@ -513,7 +242,7 @@ class FileDriver(listing.ManageableListingMixin,
                 reason="the volume type asks for volume_format %s but the "
                        "image is %s" % (wanted, have))
 
-    def _rename_error(self, exc: OSError, location: Location,
+    def _rename_error(self, exc: OSError, location: file_records.Location,
                       new: str) -> exception.ManageableDriverException:
         if exc.errno == errno.EEXIST:
             return exception.VolumeBackendAPIException(
@@ -523,18 +252,6 @@ class FileDriver(listing.ManageableListingMixin,
             data="cannot rename %s to %s: %s"
                  % (location.path, new, exc.strerror))
 
-    def _unlink(self, parent_fd: int, name: str,
-                location: Location) -> None:
-        """Remove one of two names of an image (never its last one)."""
-        try:
-            os.unlink(name, dir_fd=parent_fd)
-        except OSError as exc:
-            raise exception.VolumeBackendAPIException(
-                data="cannot remove the name %s of %s: %s; the image keeps "
-                     "both names until manage is called again"
-                     % (name, os.path.join(location.directory, name),
-                        exc.strerror))
-
     def _read_backing(self, user: scanner.ImageFile,
                       existing_ref: Any) -> str | None:
         """Read the backing file name ``user``'s header holds now.
@@ -542,7 +259,7 @@ class FileDriver(listing.ManageableListingMixin,
         :raises VolumeBackendAPIException: it cannot be read.
         :raises ManageExistingInvalidReference: ``user`` changed.
         """
-        with self._open_checked(user, existing_ref) as fd:
+        with fsops.open_checked(user, existing_ref) as fd:
             try:
                 return scanner.read_image(fd, os.fstat(fd)).backing_file
             except OSError as exc:
@@ -560,16 +277,23 @@ class FileDriver(listing.ManageableListingMixin,
                 data="qemu-img rebase exited 0 but %s names backing file "
                      "%r, not %r" % (user.path, found, backing))
 
+    @staticmethod
+    def _finishing(parent_fd: int, image: scanner.ImageFile,
+                   new_name: str) -> bool:
+        """True when a previous call linked ``new_name`` to ``image`` and
+        stopped before removing the old name."""
+        return (new_name != image.name
+                and fsops.is_file(parent_fd, new_name, image.key))
+
     # -- volumes -----------------------------------------------------------
 
     def _checked_volume(self, volume: Any, existing_ref: Any,
-                        location: Location, parent_fd: int,
-                        new_name: str | None) -> tuple[scanner.ImageFile,
-                                                       bool]:
+                        location: file_records.Location, parent_fd: int,
+                        new_name: str) -> tuple[scanner.ImageFile, bool]:
         image, inventory = self._examine(location, parent_fd, existing_ref)
-        finishing = (new_name is not None and new_name != image.name
-                     and self._same_file(parent_fd, new_name, image))
-        record = volume_record(image, inventory, allow_links=finishing)
+        finishing = self._finishing(parent_fd, image, new_name)
+        record = file_records.volume_record(image, inventory,
+                                            allow_links=finishing)
         self.ensure_safe(record, existing_ref, "volume")
         self._check_type(volume, image)
         return image, finishing
@@ -587,22 +311,22 @@ class FileDriver(listing.ManageableListingMixin,
             changed) or the rename failed.
         """
         location = self.locate(existing_ref)
-        new_name = check_new_name(self.cinder_name(volume, "volume"),
-                                  "volume")
-        with self._open_parent(location, existing_ref) as parent_fd:
-            key = self._stat_image(parent_fd, location.parts[-1],
+        new_name = file_records.check_new_name(
+            self.cinder_name(volume, "volume"), "volume")
+        with fsops.open_parent(location, existing_ref) as parent_fd:
+            key = fsops.stat_image(parent_fd, location.parts[-1],
                                    existing_ref)
             with self._locked(location, [key]):
                 image, finishing = self._checked_volume(
                     volume, existing_ref, location, parent_fd, new_name)
                 if image.key != key:
                     # Replaced before the lock: the lock is not its own.
-                    raise self._changed(existing_ref, image, "another file")
+                    raise fsops.changed(existing_ref, image, "another file")
                 if image.name == new_name:
                     return None
                 if finishing:
                     # A previous call linked the new name and stopped.
-                    self._unlink(parent_fd, image.name, location)
+                    fsops.unlink(parent_fd, image.name, location)
                     self._step("unlinked")
                 else:
                     self._confirm(image, existing_ref)
@@ -613,7 +337,7 @@ class FileDriver(listing.ManageableListingMixin,
                             use_renameat2=self.use_renameat2,
                             key=image.key)
                     except fsops.NotTheFile as exc:
-                        raise self._changed(existing_ref, image,
+                        raise fsops.changed(existing_ref, image,
                                             exc.undone)
                     except OSError as exc:
                         raise self._rename_error(exc, location, new_name)
@@ -631,74 +355,31 @@ class FileDriver(listing.ManageableListingMixin,
             the listing reports not safe.
         """
         location = self.locate(existing_ref)
-        with self._open_parent(location, existing_ref) as parent_fd:
+        with fsops.open_parent(location, existing_ref) as parent_fd:
             image, inventory = self._examine(location, parent_fd,
                                              existing_ref)
-        return self.manageable_size(volume_record(image, inventory),
-                                    existing_ref, "volume")
-
-    def _find(self, dir_fd: int, prefix: str, name: str,
-              depth: int) -> tuple[str, os.stat_result] | None:
-        """Find regular file ``name`` in ``dir_fd`` or ``depth`` levels of
-        subdirectories below it, following no symbolic link."""
-        if "/" in name or name.startswith("."):
-            return None  # a name a manage call never gave
-        try:
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            if stat.S_ISREG(st.st_mode):
-                return prefix + name, st
-        except (OSError, ValueError):
-            pass
-        if depth <= 0:
-            return None
-        try:
-            with os.scandir(dir_fd) as entries:
-                subdirs = sorted(e.name for e in entries
-                                 if not e.name.startswith(".")
-                                 and e.is_dir(follow_symlinks=False))
-        except OSError:
-            return None
-        for sub in subdirs:
-            try:
-                sub_fd = os.open(sub, scanner.OPEN_DIR_FLAGS, dir_fd=dir_fd)
-            except OSError:
-                continue
-            try:
-                found = self._find(sub_fd, prefix + sub + "/", name,
-                                   depth - 1)
-            finally:
-                os.close(sub_fd)
-            if found is not None:
-                return found
-        return None
+        return self.manageable_size(
+            file_records.volume_record(image, inventory), existing_ref,
+            "volume")
 
     def _release(self, obj: Any, what: str) -> None:
         name = references.object_name(obj, what)
-        for directory in self.directories:
+        dirs = self.directories
+        for directory in dirs:
             # A volume stays where its image was: below the directory
             # when that was in a subdirectory.
-            try:
-                top = os.open(directory,
-                              os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            except OSError:
-                continue
-            try:
-                found = self._find(
-                    top, "", name,
-                    self.configuration.file_volume_scan_depth)
-            finally:
-                os.close(top)
+            found = fsops.find(directory, name,
+                               self.configuration.file_volume_scan_depth)
             if found is None:
                 continue
             relpath, st = found
-            location = Location(directory, relpath)
+            location = file_records.Location(directory, relpath)
             with self._locked(location, [(st.st_dev, st.st_ino)]):
                 LOG.info("Unmanaged %(what)s %(path)s; the file is kept "
                          "as it is", {"what": what, "path": location.path})
             return
         LOG.warning("Unmanaged %(what)s %(name)s, which is in none of "
-                    "%(dirs)s", {"what": what, "name": name,
-                                 "dirs": self.directories})
+                    "%(dirs)s", {"what": what, "name": name, "dirs": dirs})
 
     def unmanage(self, volume: Any) -> None:
         """Release ``volume``; the image file is neither moved nor changed.
@@ -712,19 +393,19 @@ class FileDriver(listing.ManageableListingMixin,
             self.step_hook(name)
 
     def _snapshot_parts(self, snapshot: Any, existing_ref: Any,
-                        location: Location, parent_fd: int,
-                        new_name: str | None) -> tuple[
+                        location: file_records.Location, parent_fd: int,
+                        new_name: str) -> tuple[
                             scanner.ImageFile, scanner.ImageFile, bool]:
         """Check the snapshot image; return it, its direct user, and
         whether a previous call was interrupted after linking."""
         image, inventory = self._examine(location, parent_fd, existing_ref)
-        finishing = (new_name is not None and new_name != image.name
-                     and self._same_file(parent_fd, new_name, image))
-        record = snapshot_record(image, inventory, allow_links=finishing)
+        finishing = self._finishing(parent_fd, image, new_name)
+        record = file_records.snapshot_record(image, inventory,
+                                              allow_links=finishing)
         self.ensure_safe(record, existing_ref, "snapshot")
         # ensure_safe refused an image that backs nothing.
         users = inventory.backing_of[image.key]
-        top, _ambiguous = chain_top(image, inventory)
+        top, _ambiguous = file_records.chain_top(image, inventory)
         if users[0].in_use is not None:
             # Its header is rewritten: a running qemu must not hold it.
             raise exception.ManageExistingInvalidReference(
@@ -782,9 +463,9 @@ class FileDriver(listing.ManageableListingMixin,
             failed (the image is left reachable under a name that works).
         """
         location = self.locate(existing_ref)
-        new_name = check_new_name(self.cinder_name(snapshot, "snapshot"),
-                                  "snapshot")
-        with self._open_parent(location, existing_ref) as parent_fd:
+        new_name = file_records.check_new_name(
+            self.cinder_name(snapshot, "snapshot"), "snapshot")
+        with fsops.open_parent(location, existing_ref) as parent_fd:
             image, user, _f = self._snapshot_parts(
                 snapshot, existing_ref, location, parent_fd, new_name)
             keys = (image.key, user.key)
@@ -793,7 +474,7 @@ class FileDriver(listing.ManageableListingMixin,
                     snapshot, existing_ref, location, parent_fd, new_name)
                 if (image.key, user.key) != keys:
                     # Replaced before the lock: the locks are not theirs.
-                    raise self._changed(existing_ref, image, "another file")
+                    raise fsops.changed(existing_ref, image, "another file")
                 if image.name == new_name:
                     return None
                 backing = self._new_backing_name(
@@ -804,7 +485,7 @@ class FileDriver(listing.ManageableListingMixin,
                         fsops.link(parent_fd, image.name, new_name,
                                    key=image.key)
                     except fsops.NotTheFile as exc:
-                        raise self._changed(existing_ref, image,
+                        raise fsops.changed(existing_ref, image,
                                             exc.undone)
                     except OSError as exc:
                         raise self._rename_error(exc, location, new_name)
@@ -812,7 +493,7 @@ class FileDriver(listing.ManageableListingMixin,
                 self._rebase(user, image, backing, finishing, parent_fd,
                              location, new_name, existing_ref)
                 self._step("rebased")
-                self._unlink(parent_fd, image.name, location)
+                fsops.unlink(parent_fd, image.name, location)
                 self._step("unlinked")
         LOG.info("Managed snapshot %(old)s as %(new)s, used by %(user)s",
                  {"old": location.path, "new": new_name,
@@ -821,7 +502,7 @@ class FileDriver(listing.ManageableListingMixin,
 
     def _rebase(self, user: scanner.ImageFile, image: scanner.ImageFile,
                 backing: str, finishing: bool, parent_fd: int,
-                location: Location, new_name: str,
+                location: file_records.Location, new_name: str,
                 existing_ref: Any) -> None:
         """Point ``user`` at ``backing`` (the new name of ``image``);
         on failure drop the new name only while ``user`` still names the
@@ -829,12 +510,12 @@ class FileDriver(listing.ManageableListingMixin,
         assert image.header is not None and user.header is not None
         started = False
         try:
-            with self._open_checked(user, existing_ref) as fd:
+            with fsops.open_checked(user, existing_ref) as fd:
                 started = True
                 self.qemu_img.rebase_unsafe(
                     self.qemu_img.fd_arg(fd) or user.path, backing,
                     image.header.format)
-            self._still(user, existing_ref)
+            fsops.still(user, existing_ref)
             self._check_rebased(user, backing, existing_ref)
         except exception.ManageableDriverException as exc:
             if finishing:
@@ -850,7 +531,7 @@ class FileDriver(listing.ManageableListingMixin,
                     now = None
             if now is not None and now == user.header.backing_file:
                 # Undo our link: the old name still works.
-                self._unlink(parent_fd, new_name, location)
+                fsops.unlink(parent_fd, new_name, location)
                 raise
             # What is left comes first: the cause may be long, and a
             # message shows a bounded part of its argument.
@@ -868,11 +549,12 @@ class FileDriver(listing.ManageableListingMixin,
             backing file here, or not safe as the listing reports.
         """
         location = self.locate(existing_ref)
-        with self._open_parent(location, existing_ref) as parent_fd:
+        with fsops.open_parent(location, existing_ref) as parent_fd:
             image, inventory = self._examine(location, parent_fd,
                                              existing_ref)
-        return self.manageable_size(snapshot_record(image, inventory),
-                                    existing_ref, "snapshot")
+        return self.manageable_size(
+            file_records.snapshot_record(image, inventory), existing_ref,
+            "snapshot")
 
     def unmanage_snapshot(self, snapshot: Any) -> None:
         """Release ``snapshot``; its image is neither moved nor changed."""

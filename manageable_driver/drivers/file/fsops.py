@@ -32,15 +32,22 @@ step that moved anything else is undone (see :class:`NotTheFile`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator
+import contextlib
 import ctypes
 import errno
 import os
 import stat
+from typing import Any
+
+from manageable_driver import exception
+from manageable_driver.drivers.file import records
+from manageable_driver.drivers.file import scanner
 
 RENAME_NOREPLACE = 1
 
 StepHook = Callable[[str], None]
-Key = tuple[int, int]
+Key = scanner.Key
 
 
 class NotTheFile(Exception):
@@ -164,3 +171,169 @@ def rename_noreplace(dir_fd: int, old: str, new: str,
     os.unlink(old, dir_fd=dir_fd)
     if hook:
         hook("unlinked")
+
+
+# -- descriptor-relative steps of a manage call ------------------------------
+
+
+def changed(existing_ref: Any, image: scanner.ImageFile,
+            what: str | None) -> exception.ManageableDriverException:
+    """Return the error of an image replaced or moved while managed.
+
+    :param existing_ref: the caller's reference, for the message.
+    :param image: the image as it was scanned.
+    :param what: what was found instead, or what was undone.
+    """
+    return exception.ManageExistingInvalidReference(
+        existing_ref=existing_ref,
+        reason="%s changed while being managed (%s); nothing was "
+               "changed, try again" % (image.path, what))
+
+
+@contextlib.contextmanager
+def open_parent(location: records.Location,
+                existing_ref: Any) -> Iterator[int]:
+    """Yield a descriptor of the directory holding ``location``.
+
+    Every directory below the configured one is opened with
+    ``O_NOFOLLOW``, so no symbolic link on the path is followed.
+
+    :param location: where the reference points.
+    :param existing_ref: the caller's reference, for the message.
+    :raises VolumeBackendAPIException: the configured directory cannot be
+        opened.
+    :raises ManageExistingInvalidReference: a directory on the path is
+        not one or cannot be opened.
+    """
+    def invalid(reason: str) -> exception.ManageableDriverException:
+        return exception.ManageExistingInvalidReference(
+            existing_ref=existing_ref, reason=reason)
+
+    try:
+        fd = os.open(location.directory, scanner.OPEN_TOP_FLAGS)
+    except OSError as exc:
+        raise exception.VolumeBackendAPIException(
+            data="cannot open image directory %s: %s"
+                 % (location.directory, exc.strerror))
+    try:
+        for part in location.parts[:-1]:
+            try:
+                sub = os.open(part, scanner.OPEN_DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise invalid("%s is not a directory (symbolic "
+                                  "links are not followed)" % part)
+                raise invalid("cannot open directory %s: %s"
+                              % (part, exc.strerror))
+            os.close(fd)
+            fd = sub
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def stat_image(parent_fd: int, name: str, existing_ref: Any) -> Key:
+    """Return the key of regular file ``name`` of ``parent_fd``.
+
+    :param parent_fd: its directory.
+    :param name: its name there.
+    :param existing_ref: the caller's reference, for the message.
+    :raises ManageExistingInvalidReference: a symbolic link, not a
+        regular file, missing, or it cannot be opened.
+    """
+    try:
+        fd, st = scanner.open_image(name, parent_fd)
+    except OSError as exc:
+        reasons = {errno.ELOOP: "is a symbolic link",
+                   errno.EINVAL: "is not a regular file",
+                   errno.ENXIO: "is not a regular file",
+                   errno.ENOENT: "does not exist"}
+        raise exception.ManageExistingInvalidReference(
+            existing_ref=existing_ref,
+            reason="%s %s" % (name, reasons.get(
+                exc.errno or 0, "cannot be opened: %s" % exc.strerror)))
+    os.close(fd)
+    return (st.st_dev, st.st_ino)
+
+
+@contextlib.contextmanager
+def open_checked(image: scanner.ImageFile,
+                 existing_ref: Any) -> Iterator[int]:
+    """Yield a read-only descriptor of ``image``, reached without
+    following any symbolic link and checked to be the file scanned.
+
+    :param image: the image as it was scanned.
+    :param existing_ref: the caller's reference, for the message.
+    :raises ManageExistingInvalidReference: it changed since.
+    """
+    location = records.Location(image.directory, image.relpath)
+    with open_parent(location, existing_ref) as parent_fd:
+        try:
+            fd, st = scanner.open_image(image.name, parent_fd)
+        except OSError as exc:
+            raise changed(existing_ref, image, exc.strerror)
+    try:
+        if (st.st_dev, st.st_ino) != image.key:
+            raise changed(existing_ref, image, "another file")
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def still(image: scanner.ImageFile, existing_ref: Any) -> None:
+    """Check that ``image``'s name is still the scanned file.
+
+    :param image: the image as it was scanned.
+    :param existing_ref: the caller's reference, for the message.
+    :raises ManageExistingInvalidReference: it is not.
+    """
+    location = records.Location(image.directory, image.relpath)
+    with open_parent(location, existing_ref) as parent_fd:
+        if not is_file(parent_fd, image.name, image.key):
+            raise changed(existing_ref, image, "another file")
+
+
+def unlink(parent_fd: int, name: str, location: records.Location) -> None:
+    """Remove one of two names of an image (never its last one).
+
+    :param parent_fd: the image's directory.
+    :param name: the name to remove.
+    :param location: where the reference points, for the message.
+    :raises VolumeBackendAPIException: the name cannot be removed.
+    """
+    try:
+        os.unlink(name, dir_fd=parent_fd)
+    except OSError as exc:
+        raise exception.VolumeBackendAPIException(
+            data="cannot remove the name %s of %s: %s; the image keeps "
+                 "both names until manage is called again"
+                 % (name, os.path.join(location.directory, name),
+                    exc.strerror))
+
+
+def find(directory: str, name: str,
+         depth: int) -> tuple[str, os.stat_result] | None:
+    """Find regular file ``name`` in ``directory`` or ``depth`` levels of
+    subdirectories below it, following no symbolic link.
+
+    :param directory: a configured image directory.
+    :param name: a file name, as a manage call gave it.
+    :param depth: subdirectory levels to search.
+    :returns: its path below ``directory`` and its status, or None when
+        it is not found or ``directory`` cannot be read.
+    """
+    if "/" in name or name.startswith("."):
+        return None  # a name a manage call never gave
+    try:
+        for dir_fd, prefix, files in scanner.iter_dirs(directory, depth):
+            if name not in files:
+                continue
+            try:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except OSError:
+                continue  # gone since listed
+            if stat.S_ISREG(st.st_mode):
+                return prefix + name, st
+    except OSError:
+        pass  # that directory cannot be read: not found there
+    return None

@@ -47,7 +47,10 @@ Key = tuple[int, int]
 
 OPEN_FILE_FLAGS = (os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
                    | os.O_CLOEXEC | os.O_NOCTTY)
-OPEN_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# A configured directory may itself be reached through a symbolic link;
+# nothing below it is.
+OPEN_TOP_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+OPEN_DIR_FLAGS = OPEN_TOP_FLAGS | os.O_NOFOLLOW
 
 # "MAJOR:MINOR:INODE" of /proc/locks, major and minor in hex.
 _LOCK_DEVICE = re.compile(r"([0-9a-f]+):([0-9a-f]+):([0-9]+)\Z")
@@ -259,6 +262,63 @@ def inspect(directory: str, relpath: str, name: str, dir_fd: int,
                      in_use.get((st.st_dev, st.st_ino)))
 
 
+def iter_dirs(directory: str,
+              depth: int) -> Iterator[tuple[int, str, list[str]]]:
+    """Yield ``directory`` and its subdirectories ``depth`` levels down.
+
+    Hidden entries are skipped and no symbolic link is followed; a
+    subdirectory that cannot be opened is logged and passed over.
+
+    :param directory: a configured image directory.
+    :param depth: subdirectory levels to descend; 0 for the top only.
+    :returns: for each directory, a descriptor of it (open until the next
+        item is asked for), its path below ``directory`` (``""``,
+        ``"sub/"``) and the names of its regular files, sorted.
+    :raises OSError: ``directory`` itself cannot be opened, or a
+        directory cannot be listed.
+    """
+    top = os.open(directory, OPEN_TOP_FLAGS)
+    try:
+        yield from _iter_dirs(directory, top, "", depth)
+    finally:
+        os.close(top)
+
+
+def _iter_dirs(directory: str, dir_fd: int, prefix: str,
+               depth: int) -> Iterator[tuple[int, str, list[str]]]:
+    with os.scandir(dir_fd) as entries:
+        listed = sorted(entries, key=lambda e: e.name)
+    files: list[str] = []
+    subdirs: list[str] = []
+    for entry in listed:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if depth > 0:
+                    subdirs.append(entry.name)
+            elif entry.is_file(follow_symlinks=False):
+                files.append(entry.name)
+        except OSError:
+            continue
+    yield dir_fd, prefix, files
+    for name in subdirs:
+        try:
+            sub = os.open(name, OPEN_DIR_FLAGS, dir_fd=dir_fd)
+        except OSError as exc:
+            LOG.warning("Not listing %(dir)s: %(exc)s",
+                        {"dir": os.path.join(directory, prefix + name),
+                         "exc": exc})
+            continue
+        try:
+            yield from _iter_dirs(directory, sub, prefix + name + "/",
+                                  depth - 1)
+        finally:
+            os.close(sub)
+
+
 def walk(directory: str, depth: int,
          in_use: dict[Key, str]) -> Iterator[ImageFile]:
     """Yield the regular files of ``directory`` and ``depth`` levels below.
@@ -268,50 +328,11 @@ def walk(directory: str, depth: int,
     :param in_use: from :func:`read_in_use`.
     :raises OSError: ``directory`` itself cannot be opened.
     """
-    top = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        yield from _walk(directory, top, "", depth, in_use)
-    finally:
-        os.close(top)
-
-
-def _walk(directory: str, dir_fd: int, prefix: str, depth: int,
-          in_use: dict[Key, str]) -> Iterator[ImageFile]:
-    with os.scandir(dir_fd) as entries:
-        listed = sorted(entries, key=lambda e: e.name)
-    for entry in listed:
-        if entry.name.startswith("."):
-            continue
-        relpath = prefix + entry.name
-        try:
-            if entry.is_symlink():
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if depth > 0:
-                    yield from _subdir(directory, dir_fd, entry.name,
-                                       relpath, depth, in_use)
-                continue
-            if not entry.is_file(follow_symlinks=False):
-                continue
-        except OSError:
-            continue
-        image = inspect(directory, relpath, entry.name, dir_fd, in_use)
-        if image is not None:
-            yield image
-
-
-def _subdir(directory: str, dir_fd: int, name: str, relpath: str,
-            depth: int, in_use: dict[Key, str]) -> Iterator[ImageFile]:
-    try:
-        sub = os.open(name, OPEN_DIR_FLAGS, dir_fd=dir_fd)
-    except OSError as exc:
-        LOG.warning("Not listing %(dir)s: %(exc)s",
-                    {"dir": os.path.join(directory, relpath), "exc": exc})
-        return
-    try:
-        yield from _walk(directory, sub, relpath + "/", depth - 1, in_use)
-    finally:
-        os.close(sub)
+    for dir_fd, prefix, files in iter_dirs(directory, depth):
+        for name in files:
+            image = inspect(directory, prefix + name, name, dir_fd, in_use)
+            if image is not None:
+                yield image
 
 
 def _json_filenames(value: object) -> list[str]:
