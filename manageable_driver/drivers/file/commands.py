@@ -26,7 +26,6 @@ find a vmdk descriptor in a raw image and open the files it names).
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import json
 import os
@@ -34,6 +33,7 @@ from typing import Any
 
 from manageable_driver import exception
 from manageable_driver import runner
+from manageable_driver.drivers.file import fsops
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +69,6 @@ def parse_info(text: str) -> ImageInfo:
 
 
 _PR_GET_DUMPABLE = 3
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def fd_path(fd: int) -> str:
@@ -85,7 +84,7 @@ def fd_path(fd: int) -> str:
 def _dumpable() -> bool:
     # A process that changed its uid (a daemon dropping root) is not
     # dumpable: then only root may open its /proc/PID/fd entries.
-    return bool(_libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0) == 1)
+    return bool(fsops.libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0) == 1)
 
 
 class QemuImg:

@@ -242,15 +242,24 @@ class FileDriver(listing.ManageableListingMixin,
                 reason="the volume type asks for volume_format %s but the "
                        "image is %s" % (wanted, have))
 
-    def _rename_error(self, exc: OSError, location: file_records.Location,
-                      new: str) -> exception.ManageableDriverException:
-        if exc.errno == errno.EEXIST:
-            return exception.VolumeBackendAPIException(
-                data="%s already exists next to %s; nothing was changed"
-                     % (new, location.path))
-        return exception.VolumeBackendAPIException(
-            data="cannot rename %s to %s: %s"
-                 % (location.path, new, exc.strerror))
+    @contextlib.contextmanager
+    def _renaming(self, existing_ref: Any, image: scanner.ImageFile,
+                  location: file_records.Location,
+                  new: str) -> Iterator[None]:
+        """Translate the errors of renaming or linking ``image`` to
+        ``new``."""
+        try:
+            yield
+        except fsops.NotTheFile as exc:
+            raise fsops.changed(existing_ref, image, exc.undone)
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                raise exception.VolumeBackendAPIException(
+                    data="%s already exists next to %s; nothing was "
+                         "changed" % (new, location.path))
+            raise exception.VolumeBackendAPIException(
+                data="cannot rename %s to %s: %s"
+                     % (location.path, new, exc.strerror))
 
     def _read_backing(self, user: scanner.ImageFile,
                       existing_ref: Any) -> str | None:
@@ -330,17 +339,13 @@ class FileDriver(listing.ManageableListingMixin,
                     self._step("unlinked")
                 else:
                     self._confirm(image, existing_ref)
-                    try:
+                    with self._renaming(existing_ref, image, location,
+                                        new_name):
                         fsops.rename_noreplace(
                             parent_fd, image.name, new_name,
                             hook=self.step_hook,
                             use_renameat2=self.use_renameat2,
                             key=image.key)
-                    except fsops.NotTheFile as exc:
-                        raise fsops.changed(existing_ref, image,
-                                            exc.undone)
-                    except OSError as exc:
-                        raise self._rename_error(exc, location, new_name)
         LOG.info("Managed %(old)s as %(new)s",
                  {"old": location.path, "new": new_name})
         return None
@@ -481,14 +486,10 @@ class FileDriver(listing.ManageableListingMixin,
                     user, image, parent_fd, new_name, existing_ref)
                 if not finishing:
                     self._confirm(image, existing_ref)
-                    try:
+                    with self._renaming(existing_ref, image, location,
+                                        new_name):
                         fsops.link(parent_fd, image.name, new_name,
                                    key=image.key)
-                    except fsops.NotTheFile as exc:
-                        raise fsops.changed(existing_ref, image,
-                                            exc.undone)
-                    except OSError as exc:
-                        raise self._rename_error(exc, location, new_name)
                     self._step("linked")
                 self._rebase(user, image, backing, finishing, parent_fd,
                              location, new_name, existing_ref)

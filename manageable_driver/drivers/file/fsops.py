@@ -47,7 +47,6 @@ from manageable_driver.drivers.file import scanner
 RENAME_NOREPLACE = 1
 
 StepHook = Callable[[str], None]
-Key = scanner.Key
 
 
 class NotTheFile(Exception):
@@ -59,8 +58,9 @@ class NotTheFile(Exception):
         self.name = name
         self.undone = undone
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_renameat2 = getattr(_libc, "renameat2", None)
+# The C library, loaded once for the calls os does not offer.
+libc = ctypes.CDLL(None, use_errno=True)
+_renameat2 = getattr(libc, "renameat2", None)
 if _renameat2 is not None:
     _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
                            ctypes.c_char_p, ctypes.c_uint]
@@ -89,7 +89,7 @@ def renameat2_noreplace(dir_fd: int, old: str, new: str) -> bool:
     raise OSError(err, os.strerror(err), new)
 
 
-def is_file(dir_fd: int, name: str, key: Key) -> bool:
+def is_file(dir_fd: int, name: str, key: scanner.Key) -> bool:
     """True when ``name`` is the regular file ``key``, not through a
     symbolic link."""
     try:
@@ -121,7 +121,8 @@ def _undo(dir_fd: int, old: str, new: str) -> str:
     return "left as %s" % new
 
 
-def link(dir_fd: int, old: str, new: str, key: Key | None = None) -> None:
+def link(dir_fd: int, old: str, new: str,
+         key: scanner.Key | None = None) -> None:
     """Give ``old`` the second name ``new`` in ``dir_fd``.
 
     :param key: when given, ``new`` must turn out to be this regular
@@ -147,7 +148,7 @@ def link(dir_fd: int, old: str, new: str, key: Key | None = None) -> None:
 def rename_noreplace(dir_fd: int, old: str, new: str,
                      hook: StepHook | None = None,
                      use_renameat2: bool = True,
-                     key: Key | None = None) -> None:
+                     key: scanner.Key | None = None) -> None:
     """Rename ``old`` to ``new`` in directory ``dir_fd``, never replacing.
 
     :param hook: called with the name of each step once it is done
@@ -232,7 +233,8 @@ def open_parent(location: records.Location,
         os.close(fd)
 
 
-def stat_image(parent_fd: int, name: str, existing_ref: Any) -> Key:
+def stat_image(parent_fd: int, name: str,
+               existing_ref: Any) -> scanner.Key:
     """Return the key of regular file ``name`` of ``parent_fd``.
 
     :param parent_fd: its directory.

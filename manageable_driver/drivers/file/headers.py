@@ -304,12 +304,12 @@ def _parse_qcow2(read: _Bounded, head: bytes, file_size: int) -> ImageHeader:
         return _broken("corrupt qcow2 header: cluster_bits %d"
                        % cluster_bits, version)
     cluster_size = 1 << cluster_bits
-    incompatible = compatible = autoclear = 0
+    incompatible = autoclear = 0
     header_length = V2_HEADER_LENGTH
     if version == 3:
         if len(head) < V3_MIN_HEADER_LENGTH:
             return _broken("truncated qcow2 header", version)
-        (incompatible, compatible, autoclear, _refcount_order,
+        (incompatible, _compatible, autoclear, _refcount_order,
          header_length) = _QCOW2_V3_TAIL.unpack_from(head, V2_HEADER_LENGTH)
         if not V3_MIN_HEADER_LENGTH <= header_length <= cluster_size:
             return _broken("corrupt qcow2 header: header_length %d"

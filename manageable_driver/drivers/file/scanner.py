@@ -100,8 +100,6 @@ class Inventory:
     :ivar backing_of: image key to the images whose backing file it is.
     :ivar data_file_of: image key to the images whose external data file
         (qcow2) or extent (vmdk) it is.
-    :ivar backing: image key to its backing file, when that is one of
-        ``images``.
     :ivar unresolved: configured directory to the images of it naming a
         backing or data file this scan cannot tell (a protocol, a name
         relative to qemu's working directory): any image of that
@@ -111,12 +109,8 @@ class Inventory:
     images: list[ImageFile]
     backing_of: dict[Key, list[ImageFile]]
     data_file_of: dict[Key, list[ImageFile]]
-    backing: dict[Key, ImageFile]
     unresolved: dict[str, list[ImageFile]] = dataclasses.field(
         default_factory=dict)
-
-    def by_key(self) -> dict[Key, ImageFile]:
-        return {image.key: image for image in self.images}
 
 
 def parse_proc_locks(text: str) -> dict[Key, str]:
@@ -410,8 +404,8 @@ def _resolve(image: ImageFile, target: str) -> list[Key] | None:
 def relate(images: Iterable[ImageFile]) -> Inventory:
     """Find which listed images are backing or data files of others."""
     listed = list(images)
-    by_key = {image.key: image for image in listed}
-    inventory = Inventory(listed, {}, {}, {})
+    listed_keys = {image.key for image in listed}
+    inventory = Inventory(listed, {}, {})
 
     def unresolved(image: ImageFile) -> None:
         users = inventory.unresolved.setdefault(image.directory, [])
@@ -427,9 +421,8 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
             if keys is None:
                 unresolved(image)
             for key in keys or ():
-                if key in by_key:
+                if key in listed_keys:
                     inventory.backing_of.setdefault(key, []).append(image)
-                    inventory.backing[image.key] = by_key[key]
         data_files = list(header.extents)
         if header.data_file is not None:
             data_files.append(header.data_file)
@@ -438,7 +431,7 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
             if keys is None:
                 unresolved(image)
             for key in keys or ():
-                if key in by_key and key != image.key:
+                if key in listed_keys and key != image.key:
                     inventory.data_file_of.setdefault(key, []).append(
                         image)
     return inventory
