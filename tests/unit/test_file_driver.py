@@ -51,9 +51,11 @@ class ReplayQemuImg:
     def __init__(self):
         self.origin = {}
         self.calls = []
+        self.kwargs = []
 
     def __call__(self, *cmd, **kwargs):
         self.calls.append(cmd)
+        self.kwargs.append(kwargs)
         if cmd[1] == "info":
             rec = file_data.Recording(
                 self.origin[os.path.basename(real_path(cmd[-1]))])
@@ -463,3 +465,12 @@ class ReviewFindingsTest(DriverTestCase):
         self.assertIn("Unmanaged volume %s" % self.path("sub", VOL),
                       logger.output)
         self.assertNotIn("none of", logger.output)
+
+    def test_root_helper_comes_from_the_configuration(self):
+        self.conf.set_override("file_root_helper", "sudo -n")
+        driver = FileDriver(self.conf, execute=self.execute)
+        driver.manage_existing({"name": VOL}, self.make("v2.qcow2"))
+        self.assertEqual([VOL], os.listdir(self.dir))
+        (kwargs,) = self.execute.kwargs
+        self.assertTrue(kwargs["run_as_root"])
+        self.assertEqual("sudo -n", kwargs["root_helper"])

@@ -50,9 +50,9 @@ from manageable_driver import locks
 from manageable_driver import opts
 from manageable_driver import records
 from manageable_driver import references
-from manageable_driver.drivers.file import commands
 from manageable_driver.drivers.file import fsops
 from manageable_driver.drivers.file import options
+from manageable_driver.drivers.file import qemu_img
 from manageable_driver.drivers.file import records as file_records
 from manageable_driver.drivers.file import scanner
 
@@ -67,16 +67,15 @@ class FileDriver(listing.ManageableListingMixin,
         :class:`manageable_driver.configuration.Configuration`, an
         oslo.config ``ConfigOpts`` or None (defaults).
     :param execute: processutils-compatible callable for qemu-img.
-    :param root_helper: keyword only; prefix to run qemu-img as root.
     """
 
-    def __init__(self, configuration: Any = None, execute: Any = None,
-                 *args: Any, **kwargs: Any) -> None:
+    def __init__(self, configuration: Any = None,
+                 execute: Any = None) -> None:
         self.configuration = configuration_mod.prepare(
             configuration, opts.common_opts + options.file_opts)
         conf = self.configuration
-        self.qemu_img = commands.QemuImg(
-            execute=execute, root_helper=kwargs.get("root_helper"),
+        self.qemu_img = qemu_img.QemuImg(
+            execute=execute, root_helper=conf.file_root_helper,
             qemu_img=conf.file_qemu_img, timeout=conf.file_command_timeout)
         self.locks = locks.get_provider(conf)
         # Test seams: called after each step of a rename, and a switch to

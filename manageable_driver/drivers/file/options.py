@@ -35,4 +35,9 @@ file_opts = [
     cfg.IntOpt("file_command_timeout",
                default=120, min=1,
                help="Seconds before a qemu-img call is killed."),
+    cfg.StrOpt("file_root_helper",
+               help="Command prefix qemu-img runs through as root (sudo, "
+                    "or a rootwrap command line). Unset: qemu-img runs as "
+                    "the driver's user, which must then be able to read "
+                    "and write the images."),
 ]
