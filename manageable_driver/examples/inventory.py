@@ -162,6 +162,13 @@ class InventoryDriver(listing.ManageableListingMixin,
         return inventory
 
     def _save(self, inventory: dict[str, Any]) -> None:
+        try:
+            self._write(inventory)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data="cannot write inventory %s: %s" % (self.path, exc))
+
+    def _write(self, inventory: dict[str, Any]) -> None:
         # Crash-safe: the new inventory is complete on disk before it
         # replaces the old one, and the rename is made durable.
         directory = os.path.dirname(self.path)

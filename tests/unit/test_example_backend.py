@@ -198,8 +198,9 @@ class InventoryDriverTest(InventoryBackend):
         # the old one cannot be caused for real in-process: fail the rename.
         with mock.patch.object(os, "replace",
                                side_effect=OSError(5, "EIO")):
-            self.assertRaises(OSError, self.manage, self.make_driver(),
-                              "db")
+            exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                    self.manage, self.make_driver(), "db")
+        self.assertIn("cannot write inventory", str(exc))
         self.assertEqual(before, self.load())
         self.assertEqual(["inventory.json", "locks"],
                          sorted(os.listdir(os.path.dirname(self.path))))

@@ -13,6 +13,7 @@
 """The file driver on real files in a temp dir, qemu-img replayed from
 recordings (tests/unit/data/file/*.info.json)."""
 
+import errno
 import hashlib
 import logging
 import os
@@ -24,6 +25,7 @@ from oslo_config import cfg
 from manageable_driver import exception
 from manageable_driver import interface
 from manageable_driver.drivers.file import FileDriver
+from manageable_driver.drivers.file import fsops
 from manageable_driver.drivers.file import records as file_records
 from tests import base
 from tests.unit import file_data
@@ -376,6 +378,31 @@ class SnapshotManageTest(DriverTestCase):
                           SNAP, "-F", "qcow2"), self.execute.calls[-1][:9])
         self.assertTrue(self.execute.calls[-1][9].startswith(
             "/proc/%d/fd/" % os.getpid()))
+
+    def test_unreadable_user_after_rebase_keeps_both_names(self):
+        ref = self.make("v3.qcow2")
+        self.make("backed.qcow2", VOL)
+        snapshot = {"name": SNAP, "volume": {"name": VOL}}
+        real_is_file = fsops.is_file
+
+        def stale(dir_fd, name, key):
+            # Only the check of the volume after its rebase.
+            if name == VOL:
+                raise OSError(errno.ESTALE, os.strerror(errno.ESTALE), name)
+            return real_is_file(dir_fd, name, key)
+
+        # No filesystem here answers ESTALE on demand: mocked.
+        with fixtures.MonkeyPatch(
+                "manageable_driver.drivers.file.fsops.is_file", stale):
+            exc = self.assertRaises(exception.VolumeBackendAPIException,
+                                    self.driver.manage_existing_snapshot,
+                                    snapshot, ref)
+        self.assertIn("keeps both names", str(exc))
+        self.assertEqual(sorted([SNAP, VOL, "v3.qcow2"]),
+                         sorted(os.listdir(self.dir)))
+        # Calling again finishes.
+        self.driver.manage_existing_snapshot(snapshot, ref)
+        self.assertEqual([SNAP, VOL], sorted(os.listdir(self.dir)))
 
     def test_wrong_volume(self):
         ref = self.make("v3.qcow2")

@@ -56,6 +56,34 @@ class RenameTest(base.TestCase):
         self.assertEqual(["new"], os.listdir(self.dir))
         self.assertEqual(b"image", self.read("new"))
 
+    def test_a_step_that_cannot_be_checked_is_undone(self):
+        st = os.stat(os.path.join(self.dir, "old"))
+        key = (st.st_dev, st.st_ino)
+        real_stat = os.stat
+        failures = []
+
+        def stale(name, *args, **kwargs):
+            # The first look at the new name fails; the undo's succeed.
+            if name == "new" and not failures:
+                failures.append(name)
+                raise OSError(errno.ESTALE, os.strerror(errno.ESTALE), name)
+            return real_stat(name, *args, **kwargs)
+
+        for use_renameat2 in (True, False):
+            with self.subTest(renameat2=use_renameat2):
+                # No filesystem here answers ESTALE on demand: mocked.
+                with fixtures.MonkeyPatch("os.stat", stale):
+                    failures.clear()
+                    self.assertRaises(OSError, fsops.is_file, self.fd,
+                                      "new", key)
+                    failures.clear()
+                    exc = self.assertRaises(
+                        fsops.NotTheFile, fsops.rename_noreplace, self.fd,
+                        "old", "new", use_renameat2=use_renameat2, key=key)
+                self.assertIn("cannot check new", exc.undone)
+                self.assertEqual(["old"], os.listdir(self.dir))
+                self.assertEqual(b"image", self.read("old"))
+
     def test_never_replaces(self):
         self.write("new", b"precious")
         for use_renameat2 in (True, False):

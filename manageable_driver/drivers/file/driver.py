@@ -289,9 +289,19 @@ class FileDriver(listing.ManageableListingMixin,
     def _finishing(parent_fd: int, image: scanner.ImageFile,
                    new_name: str) -> bool:
         """True when a previous call linked ``new_name`` to ``image`` and
-        stopped before removing the old name."""
-        return (new_name != image.name
-                and fsops.is_file(parent_fd, new_name, image.key))
+        stopped before removing the old name.
+
+        :raises VolumeBackendAPIException: ``new_name`` cannot be looked
+            at.
+        """
+        try:
+            return (new_name != image.name
+                    and fsops.is_file(parent_fd, new_name, image.key))
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data="cannot check %s: %s"
+                     % (os.path.join(os.path.dirname(image.path), new_name),
+                        exc.strerror))
 
     # -- volumes -----------------------------------------------------------
 

@@ -91,12 +91,38 @@ def renameat2_noreplace(dir_fd: int, old: str, new: str) -> bool:
 
 def is_file(dir_fd: int, name: str, key: scanner.Key) -> bool:
     """True when ``name`` is the regular file ``key``, not through a
-    symbolic link."""
+    symbolic link.
+
+    :param dir_fd: the directory holding ``name``.
+    :param name: a name in it.
+    :param key: (st_dev, st_ino) of the file expected.
+    :raises OSError: ``name`` exists but cannot be looked at (``EIO``,
+        ``ESTALE``, ``EACCES``); absent is False, not an error.
+    """
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return False
     return stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == key
+
+
+def _check_moved(dir_fd: int, old: str, new: str,
+                 key: scanner.Key | None) -> None:
+    """Undo a rename or link of ``old`` to ``new`` that moved anything
+    but the file ``key``, or that cannot be checked.
+
+    :raises NotTheFile: it was undone.
+    """
+    if key is None:
+        return
+    try:
+        if is_file(dir_fd, new, key):
+            return
+        what = ""
+    except OSError as exc:
+        # What cannot be checked is treated as what is wrong.
+        what = "cannot check %s: %s; " % (new, exc.strerror)
+    raise NotTheFile(old, what + _undo(dir_fd, old, new))
 
 
 def _undo(dir_fd: int, old: str, new: str) -> str:
@@ -141,8 +167,7 @@ def link(dir_fd: int, old: str, new: str,
                           "renameat2(RENAME_NOREPLACE) nor hard links (%s)"
                           % exc.strerror, new)
         raise
-    if key is not None and not is_file(dir_fd, new, key):
-        raise NotTheFile(old, _undo(dir_fd, old, new))
+    _check_moved(dir_fd, old, new, key)
 
 
 def rename_noreplace(dir_fd: int, old: str, new: str,
@@ -161,8 +186,7 @@ def rename_noreplace(dir_fd: int, old: str, new: str,
     :raises NotTheFile: ``old`` was not the file ``key`` any more.
     """
     if use_renameat2 and renameat2_noreplace(dir_fd, old, new):
-        if key is not None and not is_file(dir_fd, new, key):
-            raise NotTheFile(old, _undo(dir_fd, old, new))
+        _check_moved(dir_fd, old, new, key)
         if hook:
             hook("renamed")
         return
@@ -288,10 +312,16 @@ def still(image: scanner.ImageFile, existing_ref: Any) -> None:
     :param image: the image as it was scanned.
     :param existing_ref: the caller's reference, for the message.
     :raises ManageExistingInvalidReference: it is not.
+    :raises VolumeBackendAPIException: it cannot be looked at.
     """
     location = records.Location(image.directory, image.relpath)
     with open_parent(location, existing_ref) as parent_fd:
-        if not is_file(parent_fd, image.name, image.key):
+        try:
+            same = is_file(parent_fd, image.name, image.key)
+        except OSError as exc:
+            raise exception.VolumeBackendAPIException(
+                data="cannot check %s: %s" % (image.path, exc.strerror))
+        if not same:
             raise changed(existing_ref, image, "another file")
 
 
