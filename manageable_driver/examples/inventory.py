@@ -69,10 +69,20 @@ class InventoryDriver(listing.ManageableListingMixin,
 
     # What the backend has: all the listing code a backend writes.
     def list_volume_records(self) -> list[records.VolumeRecord]:
+        """One record per volume of the inventory.
+
+        :raises VolumeBackendAPIException: the inventory is unreadable
+            or malformed.
+        """
         return [records.VolumeRecord(**_fields(obj))
                 for obj in self._load()["volumes"]]
 
     def list_snapshot_records(self) -> list[records.SnapshotRecord]:
+        """One record per snapshot of the inventory.
+
+        :raises VolumeBackendAPIException: the inventory is unreadable
+            or malformed.
+        """
         return [records.SnapshotRecord(
                     source_reference={"source-name": obj["source"]},
                     **_fields(obj))
@@ -80,23 +90,78 @@ class InventoryDriver(listing.ManageableListingMixin,
 
     # Cinder's calls, for volumes and snapshots alike.
     def manage_existing(self, volume: Any, existing_ref: Any) -> None:
+        """Rename the volume ``existing_ref`` names to ``volume``'s name
+        and record its id.
+
+        :param volume: the Cinder volume.
+        :param existing_ref: ``{"source-name": NAME}``.
+        :raises InvalidInput: ``volume``'s name or id is not a Cinder one.
+        :raises ManageExistingInvalidReference: no such volume, not safe,
+            or the new name exists.
+        :raises ManageExistingAlreadyManaged: Cinder manages it already.
+        :raises VolumeBackendAPIException: the inventory cannot be read
+            or written.
+        """
         self._manage("volume", volume, existing_ref)
 
     def manage_existing_get_size(self, volume: Any, existing_ref: Any) -> int:
+        """Return the volume's size in GiB, rounded up.
+
+        :param volume: the Cinder volume.
+        :param existing_ref: ``{"source-name": NAME}``.
+        :raises ManageExistingInvalidReference: no such volume, or not
+            safe to manage.
+        :raises ManageExistingAlreadyManaged: Cinder manages it already.
+        :raises VolumeBackendAPIException: the inventory cannot be read.
+        """
         return self._size("volume", existing_ref)
 
     def unmanage(self, volume: Any) -> None:
+        """Drop the Cinder id recorded on ``volume``; it stays listed.
+
+        :param volume: the Cinder volume.
+        :raises VolumeBackendAPIException: the inventory cannot be read
+            or written.
+        """
         self._unmanage("volume", volume)
 
     def manage_existing_snapshot(self, snapshot: Any,
                                  existing_ref: Any) -> None:
+        """Rename the snapshot ``existing_ref`` names to ``snapshot``'s
+        name and record its id.
+
+        :param snapshot: the Cinder snapshot.
+        :param existing_ref: ``{"source-name": NAME}``.
+        :raises InvalidInput: ``snapshot``'s name or id is not a Cinder
+            one.
+        :raises ManageExistingInvalidReference: no such snapshot, not
+            safe, or the new name exists.
+        :raises ManageExistingAlreadyManaged: Cinder manages it already.
+        :raises VolumeBackendAPIException: the inventory cannot be read
+            or written.
+        """
         self._manage("snapshot", snapshot, existing_ref)
 
     def manage_existing_snapshot_get_size(self, snapshot: Any,
                                           existing_ref: Any) -> int:
+        """Return the snapshot's size in GiB, rounded up.
+
+        :param snapshot: the Cinder snapshot.
+        :param existing_ref: ``{"source-name": NAME}``.
+        :raises ManageExistingInvalidReference: no such snapshot, or not
+            safe to manage.
+        :raises ManageExistingAlreadyManaged: Cinder manages it already.
+        :raises VolumeBackendAPIException: the inventory cannot be read.
+        """
         return self._size("snapshot", existing_ref)
 
     def unmanage_snapshot(self, snapshot: Any) -> None:
+        """Drop the Cinder id recorded on ``snapshot``; it stays listed.
+
+        :param snapshot: the Cinder snapshot.
+        :raises VolumeBackendAPIException: the inventory cannot be read
+            or written.
+        """
         self._unmanage("snapshot", snapshot)
 
     def _find(self, inventory: dict[str, Any], kind: str,

@@ -88,7 +88,11 @@ class FileDriver(listing.ManageableListingMixin,
 
     @property
     def directories(self) -> list[str]:
-        """The configured image directories, absolute and normalised."""
+        """The configured image directories, absolute and normalised.
+
+        :raises VolumeBackendAPIException: none is configured, or one is
+            inside another.
+        """
         dirs = [os.path.normpath(os.path.abspath(d))
                 for d in self.configuration.file_volume_dirs or []]
         if not dirs:
@@ -120,13 +124,21 @@ class FileDriver(listing.ManageableListingMixin,
     # -- listing -----------------------------------------------------------
 
     def list_volume_records(self) -> Iterator[records.VolumeRecord]:
-        """Yield every regular file of the image directories."""
+        """Yield every regular file of the image directories.
+
+        :raises VolumeBackendAPIException: no directory is configured,
+            or one cannot be listed.
+        """
         inventory = self._scan(self.directories)
         for image in inventory.images:
             yield file_records.volume_record(image, inventory)
 
     def list_snapshot_records(self) -> Iterator[records.SnapshotRecord]:
-        """Yield every image that is the backing file of another."""
+        """Yield every image that is the backing file of another.
+
+        :raises VolumeBackendAPIException: no directory is configured,
+            or one cannot be listed.
+        """
         inventory = self._scan(self.directories)
         for image in inventory.images:
             if image.key in inventory.backing_of:

@@ -75,6 +75,9 @@ _NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK)
 def renameat2_noreplace(dir_fd: int, old: str, new: str) -> bool:
     """Rename ``old`` to ``new`` in ``dir_fd`` unless ``new`` exists.
 
+    :param dir_fd: the directory holding both names.
+    :param old: the name to rename.
+    :param new: the name it gets.
     :returns: False when this kernel or filesystem lacks the call.
     :raises OSError: ``EEXIST`` when ``new`` exists, or any other failure.
     """

@@ -77,6 +77,10 @@ def fd_path(fd: int) -> str:
 
     Opening it reaches that very file (the kernel does not resolve the
     name again), whatever happened to its directory entry since.
+
+    :param fd: a descriptor open in this process.
+    :raises: nothing; whether another process may open the name is
+        :meth:`QemuImg.fd_arg`'s question.
     """
     return "/proc/%d/fd/%d" % (os.getpid(), fd)
 
@@ -108,6 +112,10 @@ class QemuImg:
     def fd_arg(self, fd: int) -> str | None:
         """Return :func:`fd_path` of ``fd`` when qemu-img can open it,
         None when it cannot (not root, and this process not dumpable).
+
+        :param fd: a checked descriptor of the image.
+        :raises: nothing; the caller then hands qemu-img the name, and
+            checks afterwards that the name still is the file.
         """
         if self.runner.root_helper or os.geteuid() == 0 or _dumpable():
             return fd_path(fd)
@@ -137,6 +145,11 @@ class QemuImg:
         ``-u`` changes no data: the new name must hold the same content
         as the old, as a hard link of it does.
 
+        :param path: the qcow2 image, best as :func:`fd_path` of a
+            checked fd.
+        :param backing_file: the backing file name to store.
+        :param backing_format: the backing file's format, stored too so
+            qemu never probes it.
         :raises CommandFailed: qemu-img failed.
         """
         self.runner.run(self.qemu_img, "rebase", "-u", "-f", "qcow2",

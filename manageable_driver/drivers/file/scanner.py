@@ -224,7 +224,18 @@ def open_image(name: str, dir_fd: int,
 
 def inspect(directory: str, relpath: str, name: str, dir_fd: int,
             in_use: dict[Key, str]) -> ImageFile | None:
-    """Read one directory entry; None when it is not a regular file."""
+    """Read one directory entry; None when it is not a regular file.
+
+    A regular file that cannot be opened or read is returned with a
+    ``read_error``, so the listing shows it as not safe.
+
+    :param directory: the configured directory it was found in.
+    :param relpath: its path below ``directory``.
+    :param name: its name in ``dir_fd``.
+    :param dir_fd: the directory holding it.
+    :param in_use: from :func:`read_in_use`.
+    :raises: nothing; every failure of the file is in the result.
+    """
     try:
         fd, st = open_image(name, dir_fd, lstat_first=False)
     except OSError as exc:
@@ -402,7 +413,16 @@ def _resolve(image: ImageFile, target: str) -> list[Key] | None:
 
 
 def relate(images: Iterable[ImageFile]) -> Inventory:
-    """Find which listed images are backing or data files of others."""
+    """Find which listed images are backing or data files of others.
+
+    Names are resolved as qemu resolves them (see :func:`_local_names`);
+    an image naming one this cannot tell makes every image of its
+    directory a suspect (``Inventory.unresolved``).
+
+    :param images: the images of every configured directory: a backing
+        file in one may be used by an image of another.
+    :raises: nothing; a name that does not resolve relates nothing.
+    """
     listed = list(images)
     listed_keys = {image.key for image in listed}
     inventory = Inventory(listed, {}, {})
