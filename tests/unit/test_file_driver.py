@@ -379,6 +379,40 @@ class SnapshotManageTest(DriverTestCase):
         self.assertTrue(self.execute.calls[-1][9].startswith(
             "/proc/%d/fd/" % os.getpid()))
 
+    def test_snapshot_manage_scans_once_when_keys_allow(self):
+        # Both creation orders, so that both lock paths run on a
+        # filesystem that numbers inodes in creation order.
+        for first in ("image", "user"):
+            with self.subTest(first=first):
+                for name in os.listdir(self.dir):
+                    os.unlink(self.path(name))
+                if first == "image":
+                    ref = self.make("v3.qcow2")
+                    self.make("backed.qcow2", VOL)
+                else:
+                    self.make("backed.qcow2", VOL)
+                    ref = self.make("v3.qcow2")
+                image_st = os.stat(self.path("v3.qcow2"))
+                user_st = os.stat(self.path(VOL))
+                scans = []
+                real_scan = self.driver._scan
+
+                def counting(dirs, scans=scans, real_scan=real_scan):
+                    scans.append(dirs)
+                    return real_scan(dirs)
+
+                # A spy, not a fake: the real scan runs.
+                with fixtures.MonkeyPatch(
+                        "manageable_driver.drivers.file.driver.FileDriver"
+                        "._scan", lambda _self, dirs: counting(dirs)):
+                    self.driver.manage_existing_snapshot(
+                        {"name": SNAP, "volume": {"name": VOL}}, ref)
+                self.assertEqual([SNAP, VOL], sorted(os.listdir(self.dir)))
+                # The lock of the greater key is taken second.
+                once = ((user_st.st_dev, user_st.st_ino)
+                        > (image_st.st_dev, image_st.st_ino))
+                self.assertEqual(1 if once else 2, len(scans))
+
     def test_unreadable_user_after_rebase_keeps_both_names(self):
         ref = self.make("v3.qcow2")
         self.make("backed.qcow2", VOL)

@@ -473,6 +473,51 @@ class FileDriver(listing.ManageableListingMixin,
                        "rewriting that" % (user.path, stored))
         return os.path.join(stored_dir, new_name)
 
+    @contextlib.contextmanager
+    def _locked_snapshot(self, snapshot: Any, existing_ref: Any,
+                         location: file_records.Location, parent_fd: int,
+                         new_name: str) -> Iterator[tuple[
+                             scanner.ImageFile, scanner.ImageFile, bool]]:
+        """Lock the snapshot image and its user; yield what
+        :meth:`_snapshot_parts` found, checked under both locks.
+
+        Every caller takes locks in ascending key order, so no two calls
+        wait for each other.  The image's lock comes first and the
+        directories are scanned once under it; the user's lock is then
+        taken when its key is the greater, and only the user is checked
+        again.  Otherwise the image's lock is released and both are
+        taken in order, and the scan repeated.
+
+        :raises ManageExistingInvalidReference: as _snapshot_parts, or an
+            image changed before its lock was taken.
+        """
+        key = fsops.stat_image(parent_fd, location.parts[-1], existing_ref)
+        with self._locked(location, [key]):
+            image, user, finishing = self._snapshot_parts(
+                snapshot, existing_ref, location, parent_fd, new_name)
+            if image.key != key:
+                # Replaced before the lock: the lock is not its own.
+                raise fsops.changed(existing_ref, image, "another file")
+            if user.key > key:
+                with self._locked(location, [user.key]):
+                    # The user's name and backing file name are what the
+                    # scan read (read_backing checks its key).
+                    now = self._read_backing(user, existing_ref)
+                    if user.header is None or \
+                            now != user.header.backing_file:
+                        raise fsops.changed(existing_ref, user,
+                                            "backing file %r" % now)
+                    yield image, user, finishing
+                return
+        keys = (key, user.key)
+        with self._locked(location, keys):
+            image, user, finishing = self._snapshot_parts(
+                snapshot, existing_ref, location, parent_fd, new_name)
+            if (image.key, user.key) != keys:
+                # Replaced before the locks: they are not theirs.
+                raise fsops.changed(existing_ref, image, "another file")
+            yield image, user, finishing
+
     def manage_existing_snapshot(self, snapshot: Any,
                                  existing_ref: Any) -> None:
         """Rename the backing file ``existing_ref`` names to
@@ -492,15 +537,9 @@ class FileDriver(listing.ManageableListingMixin,
         new_name = file_records.check_new_name(
             self.cinder_name(snapshot, "snapshot"), "snapshot")
         with fsops.open_parent(location, existing_ref) as parent_fd:
-            image, user, _f = self._snapshot_parts(
-                snapshot, existing_ref, location, parent_fd, new_name)
-            keys = (image.key, user.key)
-            with self._locked(location, keys):
-                image, user, finishing = self._snapshot_parts(
-                    snapshot, existing_ref, location, parent_fd, new_name)
-                if (image.key, user.key) != keys:
-                    # Replaced before the lock: the locks are not theirs.
-                    raise fsops.changed(existing_ref, image, "another file")
+            with self._locked_snapshot(snapshot, existing_ref, location,
+                                       parent_fd, new_name) as parts:
+                image, user, finishing = parts
                 if image.name == new_name:
                     return None
                 backing = self._new_backing_name(
