@@ -397,14 +397,16 @@ class SnapshotManageTest(DriverTestCase):
                 scans = []
                 real_scan = self.driver._scan
 
-                def counting(dirs, scans=scans, real_scan=real_scan):
+                def counting(dirs, scans=scans, real_scan=real_scan,
+                             **kwargs):
                     scans.append(dirs)
-                    return real_scan(dirs)
+                    return real_scan(dirs, **kwargs)
 
                 # A spy, not a fake: the real scan runs.
                 with fixtures.MonkeyPatch(
                         "manageable_driver.drivers.file.driver.FileDriver"
-                        "._scan", lambda _self, dirs: counting(dirs)):
+                        "._scan",
+                        lambda _self, dirs, **kw: counting(dirs, **kw)):
                     self.driver.manage_existing_snapshot(
                         {"name": SNAP, "volume": {"name": VOL}}, ref)
                 self.assertEqual([SNAP, VOL], sorted(os.listdir(self.dir)))

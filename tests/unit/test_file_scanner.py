@@ -180,3 +180,42 @@ class WalkTest(base.TestCase):
 
     def test_missing_directory_raises(self):
         self.assertRaises(OSError, scanner.scan, [self.path("nope")], 0, {})
+
+
+class SteadyScanTest(base.TestCase):
+    """A manage counts as in use only a holder still there a moment later:
+    another process's scan opens each image for microseconds."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        for name in ("held.img", "glimpsed.img"):
+            with open(os.path.join(self.dir, name), "wb") as f:
+                f.write(b"x" * 512)
+
+    def test_only_steady_holders_count(self):
+        held = open(os.path.join(self.dir, "held.img"), "rb")
+        self.addCleanup(held.close)
+        glimpsed = open(os.path.join(self.dir, "glimpsed.img"), "rb")
+        self.addCleanup(glimpsed.close)
+
+        def pause(seconds):
+            # Between the two real /proc readings, the brief holder (as a
+            # listing in another process would) lets go.
+            self.assertEqual(scanner.STEADY_PAUSE, seconds)
+            glimpsed.close()
+
+        self.useFixture(fixtures.MonkeyPatch(
+            "manageable_driver.drivers.file.scanner.time.sleep", pause))
+        images = {i.relpath: i.in_use for i in scanner.scan(
+            [self.dir], 0, steady=True).images}
+        self.assertEqual({"held.img": "open by pid %d" % os.getpid(),
+                          "glimpsed.img": None}, images)
+
+    def test_listing_reads_once(self):
+        glimpsed = open(os.path.join(self.dir, "glimpsed.img"), "rb")
+        self.addCleanup(glimpsed.close)
+        images = {i.relpath: i.in_use
+                  for i in scanner.scan([self.dir], 0).images}
+        self.assertEqual("open by pid %d" % os.getpid(),
+                         images["glimpsed.img"])

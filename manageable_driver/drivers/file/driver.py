@@ -112,10 +112,12 @@ class FileDriver(listing.ManageableListingMixin,
                              % (dirs[i], dirs[j]))
         return dirs
 
-    def _scan(self, dirs: list[str]) -> scanner.Inventory:
+    def _scan(self, dirs: list[str],
+              steady: bool = False) -> scanner.Inventory:
         try:
-            return scanner.scan(dirs, self.configuration
-                                .file_volume_scan_depth)
+            return scanner.scan(dirs,
+                                self.configuration.file_volume_scan_depth,
+                                steady=steady)
         except OSError as exc:
             raise exception.VolumeBackendAPIException(
                 data="cannot list image directory %s: %s"
@@ -196,7 +198,7 @@ class FileDriver(listing.ManageableListingMixin,
         (an image of one may use an image of another); return both
         views."""
         key = fsops.stat_image(parent_fd, location.parts[-1], existing_ref)
-        inventory = self._scan(self.directories)
+        inventory = self._scan(self.directories, steady=True)
         for image in inventory.images:
             if (image.directory == location.directory
                     and image.relpath == location.relpath

@@ -35,6 +35,7 @@ import json
 import os
 import re
 import stat
+import time
 
 from oslo_log import log as logging
 
@@ -164,6 +165,10 @@ def read_open_files(proc: str = "/proc") -> dict[Key, str]:
         except OSError:
             continue
     return opened
+
+
+# Seconds between the two readings of a steady scan.
+STEADY_PAUSE = 0.2
 
 
 def read_in_use(proc: str = "/proc") -> dict[Key, str]:
@@ -458,12 +463,15 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
 
 
 def scan(directories: Iterable[str], depth: int,
-         in_use: dict[Key, str] | None = None) -> Inventory:
+         in_use: dict[Key, str] | None = None,
+         steady: bool = False) -> Inventory:
     """List every image of ``directories`` with its relations.
 
     :param directories: the configured image directories.
     :param depth: subdirectory levels to descend.
     :param in_use: a table from :func:`read_in_use`; read here when None.
+    :param steady: count as in use only what is still held a moment
+        later (see :data:`STEADY_PAUSE`); for manage, not for listings.
     :raises OSError: a configured directory cannot be opened.
     """
     if in_use is None:
@@ -471,4 +479,13 @@ def scan(directories: Iterable[str], depth: int,
     images: list[ImageFile] = []
     for directory in directories:
         images.extend(walk(directory, depth, in_use))
+    if steady and any(image.in_use for image in images):
+        # Another process's listing or manage holds each file open for
+        # the microseconds its header takes to read; a VM, or a copy,
+        # holds it much longer. Only a holder seen twice counts, or
+        # parallel manages of different images refuse each other.
+        time.sleep(STEADY_PAUSE)
+        again = read_in_use()
+        images = [dataclasses.replace(image, in_use=again.get(image.key))
+                  if image.in_use else image for image in images]
     return relate(images)
