@@ -162,21 +162,12 @@ class ClusterLockTest(RedisTestCase):
             procs.append(subprocess.Popen(
                 [sys.executable, "-c", HOST, url, lock_path, state,
                  "host%d" % n, str(hold), go],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 env=_env(), cwd=TOP))
         for proc in procs:
             self.addCleanup(proc.kill)
-        deadline = time.monotonic() + 60
-        while len([f for f in os.listdir(state)
-                   if f.startswith("ready-")]) < hosts:
-            self.assertLess(time.monotonic(), deadline, "hosts not ready")
-            time.sleep(0.02)
-        open(go, "w").close()
-        results = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=120)
-            self.assertEqual(0, proc.returncode, err.decode())
-            results.append(json.loads(out.decode().splitlines()[-1]))
+        # Until "go" exists the hosts' "ready-*" files are all there is.
+        results = self.release_and_collect(procs, state, go)
         with open(os.path.join(state, "claim")) as f:
             claims = f.read().split()
         return results, claims
