@@ -382,13 +382,16 @@ class FileDriver(listing.ManageableListingMixin,
         :raises ManageExistingInvalidReference: bad reference, or an image
             the listing reports not safe.
         """
+        return self._get_size(existing_ref, "volume")
+
+    def _get_size(self, existing_ref: Any, kind: str) -> int:
         location = self.locate(existing_ref)
         with fsops.open_parent(location, existing_ref) as parent_fd:
             image, inventory = self._examine(location, parent_fd,
                                              existing_ref)
-        return self.manageable_size(
-            file_records.volume_record(image, inventory), existing_ref,
-            "volume")
+        record = (file_records.snapshot_record if kind == "snapshot"
+                  else file_records.volume_record)(image, inventory)
+        return self.manageable_size(record, existing_ref, kind)
 
     def _release(self, obj: Any, what: str) -> None:
         name = references.object_name(obj, what)
@@ -611,13 +614,7 @@ class FileDriver(listing.ManageableListingMixin,
         :raises ManageExistingInvalidReference: bad reference, not a
             backing file here, or not safe as the listing reports.
         """
-        location = self.locate(existing_ref)
-        with fsops.open_parent(location, existing_ref) as parent_fd:
-            image, inventory = self._examine(location, parent_fd,
-                                             existing_ref)
-        return self.manageable_size(
-            file_records.snapshot_record(image, inventory), existing_ref,
-            "snapshot")
+        return self._get_size(existing_ref, "snapshot")
 
     def unmanage_snapshot(self, snapshot: Any) -> None:
         """Release ``snapshot``; its image is neither moved nor changed."""
