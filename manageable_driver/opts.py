@@ -23,17 +23,25 @@ import copy
 
 from oslo_config import cfg
 
-common_opts = [
+# Cinder's own [DEFAULT] options: Cinder reads them there, never from a
+# backend section, and so do manageable_driver.cinder and the CLI. A driver
+# used on its own reads them from the group it is given.
+name_template_opts = [
     cfg.StrOpt("volume_name_template",
                default="volume-%s",
                help="Template string to generate the backend name of a "
-                    "Cinder volume from its id, as in Cinder. Manageable "
-                    "objects whose name matches a managed volume are "
-                    "reported as already managed."),
+                    "Cinder volume from its id: Cinder's own option, read "
+                    "from [DEFAULT] of cinder.conf. Manageable objects "
+                    "whose name matches a managed volume are reported as "
+                    "already managed."),
     cfg.StrOpt("snapshot_name_template",
                default="snapshot-%s",
                help="Template string to generate the backend name of a "
-                    "Cinder snapshot from its id, as in Cinder."),
+                    "Cinder snapshot from its id: Cinder's own option, "
+                    "read from [DEFAULT] of cinder.conf."),
+]
+
+common_opts = name_template_opts + [
     cfg.StrOpt("manageable_lock_path",
                default="/var/lock/manageable-driver",
                help="Directory of the per-object external locks that "
@@ -68,15 +76,19 @@ common_opts = [
 def _option_groups() -> list[tuple[str, list[cfg.Opt]]]:
     from manageable_driver.drivers.file import options as file_options
     from manageable_driver.drivers.lvm import options as lvm_options
-    return [("backend", common_opts + lvm_options.lvm_opts
+    backend_opts = [o for o in common_opts if o not in name_template_opts]
+    return [("DEFAULT", name_template_opts),
+            ("backend", backend_opts + lvm_options.lvm_opts
              + file_options.file_opts)]
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """Return the library's options for oslo-config-generator.
 
-    The group is a placeholder for a backend section of cinder.conf (e.g.
-    ``[lvm-1]``); copies are returned so the generator cannot change ours.
+    The name templates are in ``DEFAULT``, where Cinder reads them; the
+    group ``backend`` is a placeholder for a backend section of cinder.conf
+    (e.g. ``[lvm-1]``). Copies are returned so the generator cannot change
+    ours.
     """
     return [(group, copy.deepcopy(opts))
             for group, opts in _option_groups()]

@@ -14,10 +14,15 @@
 against a real image directory (real qemu-img) and a real VG (real LVM2).
 """
 
+import grp
 import json
 import os
+import signal
+import stat
 import subprocess
 import sys
+import textwrap
+import time
 
 import fixtures
 from oslo_config import cfg
@@ -34,13 +39,26 @@ SNAP_ID = "8b1f3a9e-5c7d-4e2a-b6f0-1d2c3b4a5e6f"
 REPO = test_file.REPO
 
 
-def run_cli(*args, cwd=None, stdin=""):
-    """Run the CLI in a new interpreter; return (code, stdout, stderr)."""
+UNKNOWN_ID = "99999999-9999-4999-8999-999999999999"
+# The console script pip installed next to this interpreter: the command
+# an operator runs, with the entry points of the installed package.
+COMMAND = os.path.join(os.path.dirname(sys.executable), "manageable-driver")
+
+
+def run_cli(*args, cwd=None, stdin="", env=None):
+    """Run the installed command; return (code, stdout, stderr)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "manageable_driver.cmd.cli", *args],
-        input=stdin, capture_output=True, text=True, cwd=cwd or REPO,
-        env=dict(os.environ, PYTHONPATH=REPO), timeout=120, check=False)
+        [COMMAND, *args], input=stdin, capture_output=True, text=True,
+        cwd=cwd or REPO, env=dict(os.environ, **(env or {})), timeout=120,
+        check=False)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def _sigint_as_at_a_terminal():
+    # The test runner may ignore or block SIGINT, and its children would
+    # inherit that; at a terminal Ctrl-C reaches the command.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def snapshot_dir(path):
@@ -125,17 +143,256 @@ class FileCLITest(base.TestCase):
     def test_manage_and_unmanage(self):
         before = test_file.checksum(os.path.join(self.dir, "raw.img"))
         code, out, err = run_cli("manage", "volume", "raw.img", "--id",
-                                 VOL_ID, "--yes", *self.backend)
+                                 VOL_ID, "--yes", "--format", "json",
+                                 *self.backend)
         self.assertEqual(0, code, err)
-        self.assertEqual({"id": VOL_ID, "name": "volume-" + VOL_ID,
-                          "size": 2, "model_update": None}, json.loads(out))
         target = os.path.join(self.dir, "volume-" + VOL_ID)
+        self.assertEqual({"id": VOL_ID, "name": target,
+                          "reference": {"source-name": target},
+                          "size": 2, "model_update": None}, json.loads(out))
         self.assertFalse(os.path.exists(os.path.join(self.dir, "raw.img")))
         self.assertEqual(before, test_file.checksum(target))
-        code, _out, err = run_cli("unmanage", "volume", "--id", VOL_ID,
-                                  *self.backend)
+        code, out, err = run_cli("unmanage", "volume", "--id", VOL_ID,
+                                 "--format", "json", *self.backend)
         self.assertEqual(0, code, err)
+        self.assertEqual({"id": VOL_ID, "name": target, "unmanaged": True,
+                          "reference": {"source-name": target}},
+                         json.loads(out))
         self.assertEqual(before, test_file.checksum(target))
+
+    def test_text_output(self):
+        code, out, err = run_cli("manage", "volume", "raw.img", "--id",
+                                 VOL_ID, "--yes", *self.backend)
+        self.assertEqual(0, code, err)
+        target = os.path.join(self.dir, "volume-" + VOL_ID)
+        self.assertEqual('Managed {"source-name": "raw.img"} as volume %s: '
+                         'now %s, 2 GiB.\n' % (VOL_ID, target), out)
+        code, out, err = run_cli("unmanage", "volume", "--id", VOL_ID,
+                                 *self.backend)
+        self.assertEqual((0, "Unmanaged volume %s (%s); its data is "
+                             "untouched.\n" % (VOL_ID, target)),
+                         (code, out), err)
+
+    def test_size_as_json(self):
+        code, out, err = run_cli("size", "volume", "raw.img", "--format",
+                                 "json", *self.backend)
+        self.assertEqual(0, code, err)
+        self.assertEqual({"reference": {"source-name": "raw.img"},
+                          "size": 2}, json.loads(out))
+
+    def test_size_error_says_size(self):
+        code, out, err = run_cli("size", "volume", "top.qcow2",
+                                 *self.backend)
+        self.assertEqual((2, ""), (code, out))
+        self.assertEqual('manageable-driver: error: cannot size volume '
+                         '{"source-name": "top.qcow2"}: not safe to manage: '
+                         'backing file present: base.qcow2\n', err)
+
+    def test_unmanage_checks_the_id(self):
+        before = snapshot_dir(self.dir)
+        code, out, err = run_cli("unmanage", "volume", "--id", UNKNOWN_ID,
+                                 *self.backend)
+        self.assertEqual((3, ""), (code, out))
+        self.assertIn("No volume on this backend carries Cinder id %s"
+                      % UNKNOWN_ID, err)
+        self.assertIn("nothing changed", err)
+        code, out, err = run_cli("unmanage", "volume", "--id", "not-a-uuid",
+                                 *self.backend)
+        self.assertEqual((2, ""), (code, out))
+        self.assertIn("'not-a-uuid' is not a Cinder id (a UUID)", err)
+        self.assertEqual(before, snapshot_dir(self.dir))
+
+    def test_no_implicit_store(self):
+        # Run where files lie about, with no backend flag: nothing is
+        # listed, managed or renamed.
+        before = snapshot_dir(self.dir)
+        for argv in (["list", "volumes"],
+                     ["manage", "volume", "raw.img", "--id", VOL_ID,
+                      "--yes"]):
+            with self.subTest(argv=argv):
+                code, out, err = run_cli(*argv, "--lock-path", self.locks,
+                                         cwd=self.dir)
+                self.assertEqual((2, ""), (code, out))
+                self.assertIn("no backend given", err)
+                self.assertIn("--dir DIR", err)
+        self.assertEqual(before, snapshot_dir(self.dir))
+
+    def test_unsupported_format_size_is_unknown(self):
+        test_file.qemu_img("create", "-q", "-f", "vmdk",
+                           os.path.join(self.dir, "old.vmdk"), "1G")
+        code, out, err = run_cli("list", "volumes", "--fields",
+                                 "reference,size,reason_not_safe",
+                                 *self.backend)
+        self.assertEqual(0, code, err)
+        line = [row for row in out.splitlines() if "old.vmdk" in row][0]
+        self.assertEqual(["source-name=%s/old.vmdk" % self.dir, "unknown",
+                          "unsupported format: vmdk"],
+                         [c.strip() for c in line.strip("|").split("|")])
+        code, out, _err = run_cli("list", "volumes", "--format", "json",
+                                  *self.backend)
+        sizes = {os.path.basename(e["reference"]["source-name"]): e["size"]
+                 for e in json.loads(out)}
+        self.assertIsNone(sizes["old.vmdk"])
+
+    def test_marker_takes_what_manage_takes(self):
+        full = os.path.join(self.dir, "base.qcow2")
+        pages = []
+        for marker in ("base.qcow2", full,
+                       json.dumps({"source-name": full})):
+            code, out, err = run_cli("list", "volumes", "--format", "json",
+                                     "--marker", marker, *self.backend)
+            self.assertEqual(0, code, err)
+            pages.append(json.loads(out))
+        self.assertEqual(pages[0], pages[1])
+        self.assertEqual(pages[0], pages[2])
+        self.assertEqual(self.driver().get_manageable_volumes(
+            [], {"source-name": full}, None, None, ["reference"], ["desc"]),
+            pages[0])
+        code, _out, err = run_cli("list", "volumes", "--marker", "nope.img",
+                                  *self.backend)
+        self.assertEqual(2, code)
+        self.assertIn('no listed object is {"source-name": "nope.img"}', err)
+
+    def test_closed_pipe_is_quiet(self):
+        for _ in range(5):
+            # The reader goes away before the command writes: every
+            # write fails with EPIPE.
+            proc = subprocess.Popen(
+                [COMMAND, "list", "volumes", "--format", "json",
+                 *self.backend], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True)
+            proc.stdout.close()
+            err = proc.stderr.read()
+            self.assertEqual((141, ""), (proc.wait(timeout=60), err))
+        proc = subprocess.run(
+            ["bash", "-c", 'set -o pipefail; "$@" | head -1', "bash",
+             COMMAND, "list", "volumes", "--format", "json", *self.backend],
+            capture_output=True, text=True, timeout=60, check=False)
+        self.assertEqual(("[\n", ""), (proc.stdout, proc.stderr))
+
+    def test_ctrl_c_at_the_prompt(self):
+        before = snapshot_dir(self.dir)
+        proc = subprocess.Popen(
+            [COMMAND, "manage", "volume", "raw.img", "--id", VOL_ID,
+             *self.backend], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+            preexec_fn=_sigint_as_at_a_terminal)
+        prompt = proc.stdout.read(len("Manage "))
+        self.assertEqual("Manage ", prompt)
+        # Ctrl-C while it waits for the answer: asleep in read(2).
+        for _ in range(600):
+            with open("/proc/%d/stat" % proc.pid) as f:
+                if f.read().rpartition(")")[2].split()[0] == "S":
+                    break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(130, proc.returncode, err)
+        self.assertNotIn("Traceback", err)
+        self.assertEqual("manageable-driver: interrupted; nothing changed",
+                         err.strip())
+        self.assertEqual(before, snapshot_dir(self.dir))
+
+    def test_name_templates_from_default(self):
+        path = os.path.join(self.locks, "cinder.conf")
+        with open(path, "w") as f:
+            f.write("[DEFAULT]\nvolume_name_template = vol-%%s\n"
+                    "[images]\nvolume_driver = "
+                    "cinder.volume.drivers.nfs.NfsDriver\n"
+                    "file_volume_dirs = %s\nmanageable_lock_path = %s\n"
+                    % (self.dir, self.locks))
+        code, out, err = run_cli("manage", "volume", "raw.img", "--id",
+                                 VOL_ID, "--yes", "--config-file", path,
+                                 "--backend", "images")
+        self.assertEqual(0, code, err)
+        self.assertIn("vol-" + VOL_ID, os.listdir(self.dir))
+        self.assertIn("now %s/vol-%s" % (self.dir, VOL_ID), out)
+
+    def test_lock_dir_is_shared_with_cinder(self):
+        cinder_locks = os.path.join(self.locks, "cinder")
+        os.mkdir(cinder_locks)
+        os.chown(cinder_locks, 4242, 4343)
+        ours = os.path.join(self.locks, "new", "manageable")
+        path = os.path.join(self.locks, "cinder.conf")
+        with open(path, "w") as f:
+            f.write("[oslo_concurrency]\nlock_path = %s\n[images]\n"
+                    "volume_driver = cinder.volume.drivers.nfs.NfsDriver\n"
+                    "file_volume_dirs = %s\nmanageable_lock_path = %s\n"
+                    % (cinder_locks, self.dir, ours))
+        code, _out, err = run_cli("manage", "volume", "raw.img", "--id",
+                                  VOL_ID, "--yes", "--config-file", path,
+                                  "--backend", "images")
+        self.assertEqual(0, code, err)
+        st = os.stat(ours)
+        self.assertEqual((4242, 4343, 0o2770),
+                         (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)))
+        # Without a cinder.conf: the group cinder when the host has one.
+        fresh = os.path.join(self.locks, "fresh")
+        code, _out, err = run_cli("unmanage", "volume", "--id", VOL_ID,
+                                  "--dir", self.dir, "--lock-path", fresh,
+                                  "--format", "json")
+        self.assertEqual(0, code, err)
+        st = os.stat(fresh)
+        self.assertEqual(0o2770, stat.S_IMODE(st.st_mode))
+        try:
+            gid = grp.getgrnam("cinder").gr_gid
+        except KeyError:
+            gid = os.getegid()
+        self.assertEqual(gid, st.st_gid)
+
+    def test_lock_dir_error_names_path_and_option(self):
+        blocker = os.path.join(self.locks, "a-file")
+        open(blocker, "w").close()
+        before = snapshot_dir(self.dir)
+        code, out, err = run_cli("manage", "volume", "raw.img", "--id",
+                                 VOL_ID, "--yes", "--dir", self.dir,
+                                 "--lock-path", blocker + "/locks")
+        self.assertEqual((2, ""), (code, out))
+        self.assertEqual("manageable-driver: error: cannot create the lock "
+                         "directory %s/locks (--lock-path): %s is not a "
+                         "directory\n" % (blocker, blocker), err)
+        self.assertEqual(before, snapshot_dir(self.dir))
+
+    def test_version(self):
+        from importlib import metadata
+        code, out, _err = run_cli("--version")
+        self.assertEqual((0, "manageable-driver %s\n"
+                          % metadata.version("manageable-driver")),
+                         (code, out))
+
+    def test_bash_completion(self):
+        code, script, err = run_cli("completion", "bash")
+        self.assertEqual(0, code, err)
+        path = os.path.join(self.locks, "completion.bash")
+        with open(path, "w") as f:
+            f.write(script)
+
+        def complete(line):
+            words = line.split(" ")
+            proc = subprocess.run(
+                ["bash", "-c", textwrap.dedent("""\
+                    source "$1"; shift
+                    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+                    _manageable_driver
+                    printf '%s\\n' "${COMPREPLY[@]}"
+                    """), "bash", path, *words],
+                capture_output=True, text=True, timeout=30, check=True)
+            return sorted(proc.stdout.split())
+
+        self.assertEqual(["--help", "--version", "completion", "list",
+                          "manage", "size", "unmanage"],
+                         complete("manageable-driver "))
+        self.assertEqual(["snapshots", "volumes"],
+                         complete("manageable-driver list "))
+        self.assertEqual(["--volume-group", "--volume-id"],
+                         complete("manageable-driver manage snapshot "
+                                  "--dir /x --vol"))
+        self.assertEqual(["json", "table"],
+                         complete("manageable-driver list volumes --format "))
+        # A directory flag completes directories (compgen -d).
+        self.assertEqual([self.dir],
+                         complete("manageable-driver list volumes --dir "
+                                  + self.dir))
 
     def test_confirmation(self):
         before = snapshot_dir(self.dir)
@@ -179,22 +436,28 @@ class FileCLITest(base.TestCase):
         self.assertEqual(before, snapshot_dir(self.dir))
 
     def test_manage_snapshot(self):
-        code, _out, err = run_cli("manage", "snapshot", "base.qcow2",
-                                  "--id", SNAP_ID, "--yes", *self.backend)
+        # The snapshot's volume must be one Cinder manages: refused
+        # before that, as Cinder's API refuses it.
+        before = snapshot_dir(self.dir)
+        code, out, err = run_cli("manage", "snapshot", "base.qcow2",
+                                 "--id", SNAP_ID, "--volume-id", VOL_ID,
+                                 "--yes", *self.backend)
+        self.assertEqual((2, ""), (code, out))
+        self.assertIn("not of volume volume-" + VOL_ID, err)
+        self.assertEqual(before, snapshot_dir(self.dir))
+        # The overlay as Cinder names a volume it manages.
+        os.rename(os.path.join(self.dir, "top.qcow2"),
+                  os.path.join(self.dir, "volume-" + VOL_ID))
+        code, out, err = run_cli("manage", "snapshot", "base.qcow2",
+                                 "--id", SNAP_ID, "--volume-id", VOL_ID,
+                                 "--yes", "--format", "json", *self.backend)
         self.assertEqual(0, code, err)
-        chain = test_file.info(os.path.join(self.dir, "top.qcow2"),
+        self.assertEqual(os.path.join(self.dir, "snapshot-" + SNAP_ID),
+                         json.loads(out)["name"])
+        chain = test_file.info(os.path.join(self.dir, "volume-" + VOL_ID),
                                "--backing-chain")
         self.assertEqual("snapshot-" + SNAP_ID,
                          os.path.basename(chain[1]["filename"]))
-
-    def test_default_backend_is_the_current_directory(self):
-        code, out, err = run_cli("list", "volumes", "--format", "json",
-                                 "--lock-path", self.locks, cwd=self.dir)
-        self.assertEqual(0, code, err)
-        self.assertEqual(
-            {"raw.img", "base.qcow2", "top.qcow2"},
-            {os.path.basename(e["reference"]["source-name"])
-             for e in json.loads(out)})
 
     def test_config_file_backend(self):
         path = os.path.join(self.dir, "..", os.path.basename(self.dir)
@@ -202,7 +465,8 @@ class FileCLITest(base.TestCase):
         self.addCleanup(os.unlink, path)
         with open(path, "w") as f:
             f.write("[DEFAULT]\nenabled_backends = images\n\n[images]\n"
-                    "volume_driver = manageable_driver.cinder.file.Driver\n"
+                    "volume_driver = "
+                    "manageable_driver.cinder.file.FileManageableDriver\n"
                     "file_volume_dirs = %s\nmanageable_lock_path = %s\n"
                     % (self.dir, self.locks))
         code, out, err = run_cli("list", "volumes", "--format", "json",
@@ -289,5 +553,53 @@ class LVMCLITest(base.TestCase):
                                  "no-such-vg-md", "--lvm-conf",
                                  self.vg.conf_file)
         self.assertEqual((1, ""), (code, out))
-        self.assertIn("no-such-vg-md", err)
+        # The cause first, then which tool; LVM's warnings left out.
+        self.assertTrue(err.startswith(
+            'manageable-driver: error: Volume group "no-such-vg-md" not '
+            'found'), err)
+        self.assertIn("(lvs exited with 5; --debug shows the command line)",
+                      err)
+        self.assertNotIn("WARNING", err)
+        self.assertLess(len(err), 200)
         self.assertNotIn("Traceback", err)
+
+    def test_printed_name_is_the_lv_name(self):
+        volume_id = lvm_fixtures.CINDER_VOLUME_ID
+        code, out, err = run_cli("manage", "snapshot", "snap1", "--id",
+                                 SNAP_ID, "--volume-id", VOL_ID, "--yes",
+                                 *self.backend)
+        # snap1's origin is not volume VOL_ID: refused, nothing changed.
+        self.assertEqual((2, ""), (code, out))
+        self.assertIn("snap1", err)
+        code, _out, err = run_cli("manage", "volume", "origin", "--id",
+                                  VOL_ID, "--yes", *self.backend)
+        self.assertEqual(0, code, err)
+        code, out, err = run_cli("manage", "snapshot", "snap1", "--id",
+                                 SNAP_ID, "--volume-id", VOL_ID, "--yes",
+                                 "--format", "json", *self.backend)
+        self.assertEqual(0, code, err)
+        self.assertEqual("_snapshot-" + SNAP_ID, json.loads(out)["name"])
+        self.assertIn("_snapshot-" + SNAP_ID, self.vg.lv_names())
+        self.assertNotEqual(volume_id, VOL_ID)
+
+    def test_tag_mode_keeps_the_name(self):
+        path = os.path.join(self.vg.tmpdir, "cinder.conf")
+        with open(path, "w") as f:
+            f.write("[lvm-1]\nvolume_driver = "
+                    "manageable_driver.cinder.lvm.LVMVolumeDriver\n"
+                    "volume_group = %s\nlvm_conf_file = %s\n"
+                    "lvm_manage_mode = tag\nmanageable_lock_path = %s\n"
+                    % (self.vg.vg_name, self.vg.conf_file, self.locks))
+        backend = ["--config-file", path, "--backend", "lvm-1"]
+        code, out, err = run_cli("manage", "volume", "odd", "--id", VOL_ID,
+                                 "--yes", "--format", "json", *backend)
+        self.assertEqual(0, code, err)
+        self.assertEqual("odd", json.loads(out)["name"])
+        self.assertIn("odd", self.vg.lv_names())
+        code, out, err = run_cli("unmanage", "volume", "--id", VOL_ID,
+                                 *backend)
+        self.assertEqual((0, "Unmanaged volume %s (odd); its data is "
+                             "untouched.\n" % VOL_ID), (code, out), err)
+        code, _out, err = run_cli("unmanage", "volume", "--id", VOL_ID,
+                                  *backend)
+        self.assertEqual(3, code, err)

@@ -56,3 +56,12 @@ class ListOptsTest(base.TestCase):
         self.assertIn("snapshot_name_template", names)
         listed[0][1][0].default = "changed"
         self.assertEqual("volume-%s", opts.common_opts[0].default)
+
+    def test_name_templates_are_listed_in_default(self):
+        # Cinder reads them from [DEFAULT]: the sample and the reference
+        # must show them there, and only there.
+        groups = {group: {opt.name for opt in group_opts}
+                  for group, group_opts in opts.list_opts()}
+        self.assertEqual({"volume_name_template", "snapshot_name_template"},
+                         groups["DEFAULT"])
+        self.assertFalse(groups["DEFAULT"] & groups["backend"])

@@ -134,7 +134,8 @@ class ListingTest(DriverTestCase):
                                     "backed.qcow2"),
              "backed.qcow2": (1, False, "backing file present: v3.qcow2"),
              "aes.qcow2": (1, False, "encrypted image"),
-             "a.vhd": (1, False, "unsupported format: vpc")},
+             # Its size on disk is not its size: unknown, never a number.
+             "a.vhd": (None, False, "unsupported format: vpc")},
             {name: (entries[name]["size"], entries[name]["safe_to_manage"],
                     entries[name]["reason_not_safe"])
              for name in ("raw.img", "small.raw", "v2.qcow2",

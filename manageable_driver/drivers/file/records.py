@@ -72,8 +72,9 @@ def _size(image: scanner.ImageFile) -> tuple[int | None, str | None]:
         return None, header.error
     if header.virtual_size is not None:
         return header.virtual_size, None
-    # Formats we do not read report their size on disk.
-    return image.file_size, None
+    # A format whose header we do not read has no size we know: its size
+    # on disk is neither the guest's size nor Cinder's (shown "unknown").
+    return None, "size of a %s image not read" % header.format
 
 
 def _names(images: Iterable[scanner.ImageFile],
