@@ -43,6 +43,7 @@ from manageable_driver import locks
 from manageable_driver import opts
 from manageable_driver import records
 from manageable_driver import references
+from manageable_driver.cmd import backends
 
 OPTIONS = [
     cfg.StrOpt("inventory_path", required=True,
@@ -252,6 +253,27 @@ class InventoryDriver(listing.ManageableListingMixin,
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+class InventoryCLIBackend(backends.Backend):
+    """The example as a backend of the ``manageable-driver`` command.
+
+    Registered by the vendor's package, not by the command::
+
+        [entry_points]
+        manageable_driver.backends =
+            inventory = vendor_pkg.inventory:InventoryCLIBackend
+    """
+
+    description = "a JSON inventory (the driver-author guide's example)"
+    driver = "manageable_driver.examples.inventory:InventoryDriver"
+    options = "manageable_driver.examples.inventory:OPTIONS"
+    volume_drivers = ("vendor_pkg.cinder.InventoryVolumeDriver",)
+    arguments = (
+        backends.Argument("--inventory", "inventory_path",
+                          "the JSON inventory file", metavar="FILE",
+                          selects=True),
+    )
 
 
 def _valid(objs: Any, kind: str) -> bool:

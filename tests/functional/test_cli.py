@@ -603,3 +603,77 @@ class LVMCLITest(base.TestCase):
         code, _out, err = run_cli("unmanage", "volume", "--id", VOL_ID,
                                   *backend)
         self.assertEqual(3, code, err)
+
+
+class PluginCLITest(base.TestCase):
+    """A vendor backend joins the command through its own package's entry
+    point: here the guide's example, installed as a vendor would install
+    it (a distribution's metadata on the path), the command unchanged.
+    """
+
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        self.inventory = os.path.join(tmp, "inventory.json")
+        with open(self.inventory, "w") as f:
+            json.dump({"volumes": [{"name": "db1", "size": 3 * 1024 ** 3},
+                                   {"name": "busy", "size": 1024 ** 3,
+                                    "in_use": True}],
+                       "snapshots": []}, f)
+        self.site = os.path.join(tmp, "site")
+        dist_info = os.path.join(self.site,
+                                 "vendor_inventory-1.0.dist-info")
+        os.makedirs(dist_info)
+        with open(os.path.join(dist_info, "METADATA"), "w") as f:
+            f.write("Metadata-Version: 2.1\nName: vendor-inventory\n"
+                    "Version: 1.0\n")
+        with open(os.path.join(dist_info, "entry_points.txt"), "w") as f:
+            f.write("[manageable_driver.backends]\ninventory = "
+                    "manageable_driver.examples.inventory:"
+                    "InventoryCLIBackend\n")
+        self.env = {"PYTHONPATH": self.site}
+        self.backend = ["--inventory", self.inventory, "--lock-path",
+                        os.path.join(tmp, "locks")]
+
+    def test_vendor_backend_lists_and_manages(self):
+        from manageable_driver.examples import inventory
+        code, out, err = run_cli("list", "volumes", "--format", "json",
+                                 *self.backend, env=self.env)
+        self.assertEqual(0, code, err)
+        conf = cfg.ConfigOpts()
+        conf(args=[])
+        conf.register_opts(inventory.OPTIONS)
+        conf.set_override("inventory_path", self.inventory)
+        self.assertEqual(inventory.InventoryDriver(conf).get_manageable_volumes(
+            [], None, None, None, ["reference"], ["desc"]), json.loads(out))
+        code, out, err = run_cli("manage", "volume", "db1", "--id", VOL_ID,
+                                 "--yes", "--format", "json", *self.backend,
+                                 env=self.env)
+        self.assertEqual(0, code, err)
+        self.assertEqual(("volume-" + VOL_ID, 3),
+                         (json.loads(out)["name"], json.loads(out)["size"]))
+        with open(self.inventory) as f:
+            self.assertEqual(VOL_ID, json.load(f)["volumes"][0]["cinder_id"])
+
+    def test_vendor_backend_in_help_and_choices(self):
+        code, out, _err = run_cli("list", "volumes", "--help", env=self.env)
+        self.assertEqual(0, code)
+        self.assertIn("inventory backend:", out)
+        self.assertIn("--inventory FILE", out)
+        code, _out, err = run_cli("list", "volumes", env=self.env)
+        self.assertEqual(2, code)
+        self.assertIn("--inventory FILE", err)
+        # A cinder.conf naming the vendor's driver class finds it too.
+        path = os.path.join(self.site, "cinder.conf")
+        with open(path, "w") as f:
+            f.write("[inv]\nvolume_driver = "
+                    "vendor_pkg.cinder.InventoryVolumeDriver\n"
+                    "inventory_path = %s\n" % self.inventory)
+        code, out, err = run_cli("size", "volume", "db1", "--config-file",
+                                 path, "--backend", "inv", env=self.env)
+        self.assertEqual((0, "3\n"), (code, out), err)
+
+    def test_without_the_plugin_the_flag_is_unknown(self):
+        code, _out, err = run_cli("list", "volumes", *self.backend)
+        self.assertEqual(2, code)
+        self.assertIn("unrecognized arguments: --inventory", err)

@@ -18,8 +18,9 @@ class is all it takes to get the library's conformance checks.
 
 import contextlib
 import doctest
-import json
 import os
+import subprocess
+import sys
 import time
 import types
 import unittest
@@ -27,76 +28,23 @@ from unittest import mock
 import uuid
 
 import fixtures
-from oslo_config import cfg
 from oslo_utils import units
 
 from manageable_driver import exception
-from manageable_driver import opts
 from manageable_driver import testing
 from manageable_driver.examples import inventory
+from manageable_driver.examples import test_inventory
 from tests import base
 
-
-class InventoryBackend(base.TestCase):
-    """A JSON inventory in a temp dir, and the conformance mixin's hooks."""
-
-    def setUp(self):
-        super().setUp()
-        tmp = self.useFixture(fixtures.TempDir()).path
-        self.path = os.path.join(tmp, "inventory.json")
-        self.lock_path = os.path.join(tmp, "locks")
-        self.save({"volumes": [], "snapshots": []})
-
-    def load(self):
-        with open(self.path, encoding="utf-8") as f:
-            return json.load(f)
-
-    def save(self, data):
-        with open(self.path, "w", encoding="utf-8") as f:
-            json.dump(data, f)
-
-    def add(self, kind, **obj):
-        data = self.load()
-        data[kind].append(obj)
-        self.save(data)
-
-    # The hooks of the conformance mixin.
-
-    def make_driver(self):
-        conf = cfg.ConfigOpts()
-        conf.register_opts(opts.common_opts + inventory.OPTIONS)
-        conf.set_override("inventory_path", self.path)
-        conf.set_override("manageable_lock_path", self.lock_path)
-        return inventory.InventoryDriver(conf)
-
-    def create_volume_object(self, name, size_bytes):
-        self.add("volumes", name=name, size=size_bytes)
-
-    def create_snapshot_object(self, name, size_bytes, volume_name):
-        self.add("snapshots", name=name, size=size_bytes, source=volume_name)
-
-    def create_unsafe_volume_objects(self):
-        self.add("volumes", name="busy", size=units.Gi, in_use=True)
-        self.add("volumes", name="unsized", size=None)
-        self.add("volumes", name="adopted", size=units.Gi,
-                 cinder_id=str(uuid.uuid4()))
-        self.add("volumes", name="volume-%s" % uuid.uuid4(), size=units.Gi)
-        return 4
-
-    def create_unsafe_snapshot_objects(self):
-        self.add("snapshots", name="busy-snap", size=units.Gi, in_use=True,
-                 source="busy")
-        self.add("snapshots", name="snapshot-%s" % uuid.uuid4(),
-                 size=units.Gi, source="busy")
-        return 2
+# Shipped with the package, so that a vendor can run and copy it.
+InventoryBackend = test_inventory.InventoryBackend
 
 
-class InventoryConformanceTest(InventoryBackend,
-                               testing.ManageableDriverConformanceMixin):
-    """Every conformance check of the library, for free."""
+class InventoryConformanceTest(test_inventory.InventoryConformanceTest):
+    """The shipped example test, run by this project's test runners."""
 
 
-class InventoryDriverTest(InventoryBackend):
+class InventoryDriverTest(InventoryBackend, base.TestCase):
     """What the example does beyond the generic checks."""
 
     def manage(self, driver, name, cinder_id=None):
@@ -321,6 +269,23 @@ class CheckEntryTest(base.TestCase):
                 self.assertIn(words, problems[0])
         self.assertIn("source_reference",
                       testing.check_entry(good, "snapshot")[0])
+
+
+class VendorRunTest(base.TestCase):
+
+    def test_example_test_runs_with_only_the_library(self):
+        # Outside the checkout, where this project's tests package (and
+        # its test-only requirements) cannot be imported.
+        tmp = self.useFixture(fixtures.TempDir()).path
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "unittest",
+             "manageable_driver.examples.test_inventory"],
+            cwd=tmp, env=env, capture_output=True, text=True, timeout=300,
+            check=False)
+        self.assertEqual(0, proc.returncode, proc.stderr)
+        self.assertIn("Ran 14 tests", proc.stderr)
+        self.assertTrue(proc.stderr.rstrip().endswith("OK"), proc.stderr)
 
 
 class DocExamplesTest(base.TestCase):
