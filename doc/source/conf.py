@@ -21,6 +21,25 @@ extensions = [
     # The configuration reference is generated from the options
     # themselves (the "show-options" directive).
     "oslo_config.sphinxext",
+    # The sample file of configuration/sample.rst, generated from the
+    # options as oslo-config-generator writes it.
+    "oslo_config.sphinxconfiggen",
+]
+
+config_generator_config_file = [
+    ("../../etc/oslo-config-generator/manageable-driver.conf",
+     "_static/manageable-driver"),
+]
+
+# manageable_driver.cinder runs inside cinder-volume and imports Cinder;
+# the documentation is built without it (tox -e compat runs it for real).
+autodoc_mock_imports = ["cinder"]
+
+# The command's page is also its manual page: sphinx-build -b man.
+man_pages = [
+    ("cli/manageable-driver", "manageable-driver",
+     "list, size, manage and unmanage existing storage for Cinder",
+     ["manageable_driver developers"], 1),
 ]
 
 # Keep the documented order of each module's contract.
