@@ -26,6 +26,14 @@ if [ -n "$missing" ]; then
 fi
 
 python=${PYTHON:-python3}
+# Some tools write .venv as a *file* (a pointer to an environment kept
+# elsewhere); venv cannot create a directory over it. Keep it, renamed,
+# rather than delete what another tool wrote.
+if [ -e .venv ] && [ ! -d .venv ]; then
+    kept=".venv.file.$(date +%Y%m%d%H%M%S)"
+    mv .venv "$kept"
+    echo "test-setup: .venv was a file; kept as $kept, creating .venv/"
+fi
 if [ ! -x .venv/bin/tox ]; then
     "$python" -m venv .venv
     .venv/bin/pip install -q --upgrade pip
