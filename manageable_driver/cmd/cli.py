@@ -646,6 +646,15 @@ def _main(argv: list[str]) -> int:
         return _fail(_describe(exc, args), EXIT_USAGE)
     except exception.ManageableDriverException as exc:
         return _fail(_describe(exc, args), EXIT_BACKEND)
+    except BrokenPipeError:
+        raise  # main() ends quietly
+    except (OSError, ValueError, TypeError, LookupError,
+            AttributeError) as exc:
+        # A fault in a driver or plugin that is not one of the library's
+        # exceptions: still one line at 3 a.m.; --debug keeps the trace.
+        LOG.debug("Unexpected error", exc_info=True)
+        return _fail("unexpected %s: %s (--debug shows where)"
+                     % (type(exc).__name__, exc), EXIT_BACKEND)
 
 
 def _describe(exc: Exception, args: argparse.Namespace) -> str:
