@@ -613,6 +613,18 @@ class LVMCLITest(base.TestCase):
         self.assertEqual("_snapshot-" + SNAP_ID, json.loads(out)["name"])
         self.assertIn("_snapshot-" + SNAP_ID, self.vg.lv_names())
 
+    def test_unmanage_snapshot(self):
+        snapshot_id = lvm_fixtures.CINDER_SNAPSHOT_ID
+        code, out, err = run_cli("unmanage", "snapshot", "--id",
+                                 snapshot_id, "--format", "json",
+                                 *self.backend)
+        self.assertEqual(0, code, err)
+        self.assertEqual("_snapshot-" + snapshot_id, json.loads(out)["name"])
+        code, out, err = run_cli("unmanage", "snapshot", "--id", UNKNOWN_ID,
+                                 *self.backend)
+        self.assertEqual((3, ""), (code, out))
+        self.assertIn("No snapshot on this backend carries Cinder id", err)
+
     def test_tag_mode_keeps_the_name(self):
         backend = self.cinder_conf(
             "manageable_driver.cinder.lvm.LVMVolumeDriver",
