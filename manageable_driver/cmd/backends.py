@@ -118,17 +118,19 @@ class Backend:
         :raises UsageError: the configuration cannot work.
         """
 
-    def same_object(self, listed: dict[str, Any],
+    def same_object(self, entry: dict[str, Any],
                     given: dict[str, Any]) -> bool:
-        """Whether the reference ``given`` names the listed object.
+        """Whether the reference ``given`` names the listed ``entry``.
 
         Lets ``--marker`` take every form of reference manage takes: the
         listed reference itself, or a ``source-name`` that is the listed
         name, its last path components, or a path ending in it.
 
-        :param listed: the ``reference`` of a listed entry.
+        :param entry: a listed entry (its ``reference`` and
+            ``extra_info``).
         :param given: the reference the user gave.
         """
+        listed = entry["reference"]
         if listed == given:
             return True
         mine, theirs = listed.get("source-name"), given.get("source-name")
@@ -189,6 +191,14 @@ class LVMBackend(Backend):
         Argument("--lvm-conf", "lvm_conf_file",
                  "the lvm.conf LVM runs with", metavar="FILE"),
     )
+
+    def same_object(self, entry: dict[str, Any],
+                    given: dict[str, Any]) -> bool:
+        """Also ``{"source-id": LV UUID}``, as manage takes it."""
+        if set(given) == {"source-id"}:
+            return bool(given["source-id"]) and given["source-id"] == (
+                entry.get("extra_info") or {}).get("lv_uuid")
+        return super().same_object(entry, given)
 
 
 class FileBackend(Backend):

@@ -466,9 +466,9 @@ def _listing(driver: Any, kind: str) -> Any:
 def _marker(plugin: backends_mod.Backend, method: Any, managed: Any,
             text: str, keys: list[str], dirs: list[str]) -> Any:
     given = parse_reference(text)
-    listed = [e["reference"] for e in method(managed, None, None, None,
-                                             keys, dirs)]
-    matches = [ref for ref in listed if plugin.same_object(ref, given)]
+    matches = [e["reference"] for e in method(managed, None, None, None,
+                                              keys, dirs)
+               if plugin.same_object(e, given)]
     if len(matches) > 1:
         raise UsageError("--marker %s names %d listed objects; give its "
                          "full reference" % (text, len(matches)))

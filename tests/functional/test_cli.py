@@ -613,6 +613,21 @@ class LVMCLITest(base.TestCase):
         self.assertEqual("_snapshot-" + SNAP_ID, json.loads(out)["name"])
         self.assertIn("_snapshot-" + SNAP_ID, self.vg.lv_names())
 
+    def test_marker_by_name_path_or_uuid(self):
+        uuid = self.vg.lvm("lvs", "--noheadings", "-o", "lv_uuid",
+                           "%s/odd" % self.vg.vg_name).strip()
+        pages = []
+        for marker in ("odd", "%s/odd" % self.vg.vg_name,
+                       json.dumps({"source-id": uuid})):
+            code, out, err = run_cli("list", "volumes", "--format", "json",
+                                     "--marker", marker, *self.backend)
+            self.assertEqual(0, code, err)
+            pages.append(json.loads(out))
+        self.assertEqual([pages[0]] * 3, pages)
+        self.assertEqual(self.driver().get_manageable_volumes(
+            [], {"source-name": "odd"}, None, None, ["reference"], ["desc"]),
+            pages[0])
+
     def test_unmanage_snapshot(self):
         snapshot_id = lvm_fixtures.CINDER_SNAPSHOT_ID
         code, out, err = run_cli("unmanage", "snapshot", "--id",

@@ -229,22 +229,24 @@ class MarkerTest(base.TestCase):
 
     def test_same_object(self):
         same = backends.Backend().same_object
-        listed = {"source-name": "/srv/images/db01.qcow2"}
-        self.assertTrue(same(listed, dict(listed)))
+        listed = {"reference": {"source-name": "/srv/images/db01.qcow2"}}
+        self.assertTrue(same(listed, dict(listed["reference"])))
         self.assertTrue(same(listed, {"source-name": "db01.qcow2"}))
         self.assertTrue(same(listed, {"source-name": "images/db01.qcow2"}))
         self.assertFalse(same(listed, {"source-name": "b01.qcow2"}))
         self.assertFalse(same(listed, {"source-name": ""}))
         self.assertFalse(same(listed, {"source-id": "db01.qcow2"}))
-        # LVM lists "lv"; manage also takes "vg/lv".
-        self.assertTrue(same({"source-name": "lv"}, {"source-name": "vg/lv"}))
 
-    def test_bad_managed_file(self):
-        code, _out, err = run_cli(
-            "list", "volumes", "--dir", os.getcwd(), "--managed-file",
-            "/nonexistent/ids")
-        self.assertEqual(2, code)
-        self.assertIn("--managed-file", err)
+    def test_lvm_same_object(self):
+        # LVM lists "lv"; manage also takes "vg/lv" and the LV's UUID.
+        same = backends.LVMBackend().same_object
+        entry = {"reference": {"source-name": "lv"},
+                 "extra_info": {"lv_uuid": "Abc-123"}}
+        self.assertTrue(same(entry, {"source-name": "vg/lv"}))
+        self.assertTrue(same(entry, {"source-id": "Abc-123"}))
+        self.assertFalse(same(entry, {"source-id": "Abc-124"}))
+        self.assertFalse(same(dict(entry, extra_info=None),
+                              {"source-id": "Abc-123"}))
 
 
 ENTRY = {"reference": {"source-name": "a\nb"}, "size": 2,
