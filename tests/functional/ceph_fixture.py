@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -274,6 +275,7 @@ class CephCluster:
         for name in names or tuple(self.processes):
             process = self.processes.pop(name, None)
             if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGCONT)
                 process.terminate()
                 stopping.append(process)
         # Signalled together, so the daemons shut down side by side.
@@ -283,6 +285,15 @@ class CephCluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def pause(self, name: str) -> None:
+        """Freeze daemon ``name`` (SIGSTOP): it holds its sockets open and
+        answers nothing, as a hung or partitioned daemon."""
+        self.processes[name].send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        """Let a frozen daemon run again (SIGCONT)."""
+        self.processes[name].send_signal(signal.SIGCONT)
 
     def cleanup(self) -> None:
         """Stop every daemon and remove the cluster's directory."""
