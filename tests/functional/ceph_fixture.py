@@ -89,6 +89,10 @@ keyring = {dir}/mgr/keyring
 
 [client.admin]
 keyring = {dir}/admin.keyring
+
+# For the rbd tool (Cinder's RBD driver runs "rbd status" as this user).
+[client.cinder]
+keyring = {dir}/cinder.keyring
 """
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 import ctypes
-import ctypes.util
 import dataclasses
 from typing import Any
 
@@ -62,6 +61,9 @@ except ImportError:  # pragma: no cover - depends on the install
     rados = None
     rbd = None
 
+# By soname: ctypes.util.find_library would start ldconfig or gcc.
+LIBRADOS = "librados.so.2"
+LIBSTDCXX = "libstdc++.so.6"
 # librados::ObjectReadOperation::list_watchers(std::list<obj_watch_t>*,
 # int*), in the symbol version librados.so.2 has exported since 14.2.
 LIST_WATCHERS = ("_ZN8librados7v14_2_019ObjectReadOperation13list_watchers"
@@ -133,10 +135,8 @@ class WatcherReader:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.lib = ctypes.CDLL(ctypes.util.find_library("rados")
-                               or "librados.so.2")
-        self.cxx = ctypes.CDLL(ctypes.util.find_library("stdc++")
-                               or "libstdc++.so.6")
+        self.lib = ctypes.CDLL(LIBRADOS)
+        self.cxx = ctypes.CDLL(LIBSTDCXX)
         self.list_watchers = getattr(self.lib, LIST_WATCHERS)
         self._declare()
         self.cluster = ctypes.c_void_p()
@@ -261,9 +261,7 @@ class WatcherReader:
     def available() -> bool:
         """True when librados exports the list-watchers op."""
         try:
-            lib = ctypes.CDLL(ctypes.util.find_library("rados")
-                              or "librados.so.2")
-            getattr(lib, LIST_WATCHERS)
+            getattr(ctypes.CDLL(LIBRADOS), LIST_WATCHERS)
         except (OSError, AttributeError):
             return False
         return True
