@@ -42,6 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 from oslo_config import cfg  # noqa: E402
 
+from benchmarks.file_listing import PopenCounter  # noqa: E402
+from benchmarks.file_listing import _cinder_version  # noqa: E402
 from manageable_driver import opts  # noqa: E402
 from manageable_driver.drivers import rbd as rbd_driver  # noqa: E402
 from manageable_driver.drivers.rbd import options  # noqa: E402
@@ -51,29 +53,6 @@ from tests.functional import rbd_helpers  # noqa: E402
 MiB = 1024 ** 2
 ALL = (None, None, 0, ["reference"], ["asc"])
 HELD_OPEN = 10
-
-
-class PopenCounter:
-    """Counts every subprocess started while installed."""
-
-    def __init__(self):
-        self.count = 0
-        self._real = subprocess.Popen
-
-    def __enter__(self):
-        counter = self
-        real = self._real
-
-        class Counting(real):
-            def __init__(self, *args, **kwargs):
-                counter.count += 1
-                super().__init__(*args, **kwargs)
-
-        subprocess.Popen = Counting
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.Popen = self._real
 
 
 def populate(cluster, count):
@@ -204,14 +183,6 @@ def main():
             holder.stdin.close()
             holder.wait()
         cluster.cleanup()
-
-
-def _cinder_version():
-    try:
-        from importlib import metadata
-        return metadata.version("cinder")
-    except Exception:  # noqa: BLE001 - only a label
-        return "?"
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ manage.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import re
 from typing import Any
 
@@ -193,10 +195,8 @@ class RBDDriver(listing.ManageableListingMixin,
 
     def _read(self, ioctx: Any, name: str, existing_ref: Any
               ) -> tuple[images.Pool, images.Image]:
-        scanned = self.cluster.image(ioctx, name)
-        if scanned is None:
-            raise self._invalid(existing_ref, "no image %s in pool %s"
-                                % (name, self.settings.pool))
+        scanned = self._found(self.cluster.image(ioctx, name), name,
+                              existing_ref)
         # Clone relations need the whole pool: read it, with this image
         # as just read.
         scan = self.cluster.scan()
@@ -206,6 +206,13 @@ class RBDDriver(listing.ManageableListingMixin,
         image = pool.by_name(name)
         assert image is not None  # noqa: S101 - added just above
         return pool, image
+
+    def _found(self, scanned: images.ScannedImage | None, name: str,
+               existing_ref: Any) -> images.ScannedImage:
+        if scanned is None:
+            raise self._invalid(existing_ref, "no image %s in pool %s"
+                                % (name, self.settings.pool))
+        return scanned
 
     def _snapshot(self, pool: images.Pool, image: images.Image, snap: str,
                   existing_ref: Any) -> records.SnapshotRecord:
@@ -262,6 +269,22 @@ class RBDDriver(listing.ManageableListingMixin,
         fsid, pool_id = self.cluster.identity(client, ioctx)
         return self.locks.lock("rbd:%s:%d" % (fsid, pool_id), image_id)
 
+    @contextlib.contextmanager
+    def _locked(self, name: str, existing_ref: Any
+                ) -> Iterator[tuple[Any, images.Pool, images.Image]]:
+        """Image ``name`` under its lock, read again: (ioctx, pool, image)
+        for the with-block, which decides and changes."""
+        with self.cluster.connect() as (client, ioctx):
+            first = self._found(self.cluster.image(ioctx, name), name,
+                                existing_ref)
+            with self._lock(client, ioctx, first.image_id):
+                # Decide on what the cluster says now, watchers included.
+                pool, image = self._read(ioctx, name, existing_ref)
+                if image.scanned.image_id != first.image_id:
+                    raise self._invalid(existing_ref, "image %s was "
+                                        "replaced meanwhile" % name)
+                yield ioctx, pool, image
+
     def manage_existing(self, volume: Any, existing_ref: Any) -> None:
         """Adopt the image ``existing_ref`` names as ``volume``: rename it
         to ``volume['name']``. Its size and data are not changed.
@@ -276,22 +299,12 @@ class RBDDriver(listing.ManageableListingMixin,
         """
         name = self.parse_image_reference(existing_ref)
         target = self._target(volume, "volume")
-        with self.cluster.connect() as (client, ioctx):
-            first = self.cluster.image(ioctx, name)
-            if first is None:
-                raise self._invalid(existing_ref, "no image %s in pool %s"
-                                    % (name, self.settings.pool))
-            with self._lock(client, ioctx, first.image_id):
-                # Decide on what the cluster says now, watchers included.
-                pool, image = self._read(ioctx, name, existing_ref)
-                if image.scanned.image_id != first.image_id:
-                    raise self._invalid(existing_ref, "image %s was "
-                                        "replaced meanwhile" % name)
-                self.ensure_safe(pool.volume_record(image), existing_ref)
-                if pool.by_name(target) is not None:
-                    raise self._invalid(existing_ref, "an image named %s "
-                                        "exists already" % target)
-                self.cluster.rename_image(ioctx, name, target)
+        with self._locked(name, existing_ref) as (ioctx, pool, image):
+            self.ensure_safe(pool.volume_record(image), existing_ref)
+            if pool.by_name(target) is not None:
+                raise self._invalid(existing_ref, "an image named %s "
+                                    "exists already" % target)
+            self.cluster.rename_image(ioctx, name, target)
 
     def manage_existing_snapshot(self, snapshot: Any,
                                  existing_ref: Any) -> None:
@@ -308,24 +321,14 @@ class RBDDriver(listing.ManageableListingMixin,
         image_name, snap = self.parse_snapshot_reference(snapshot,
                                                          existing_ref)
         target = self._target(snapshot, "snapshot")
-        with self.cluster.connect() as (client, ioctx):
-            first = self.cluster.image(ioctx, image_name)
-            if first is None:
-                raise self._invalid(existing_ref, "no image %s in pool %s"
-                                    % (image_name, self.settings.pool))
-            with self._lock(client, ioctx, first.image_id):
-                pool, image = self._read(ioctx, image_name, existing_ref)
-                if image.scanned.image_id != first.image_id:
-                    raise self._invalid(existing_ref, "image %s was "
-                                        "replaced meanwhile" % image_name)
-                record = self._snapshot(pool, image, snap, existing_ref)
-                self.ensure_safe(record, existing_ref, "snapshot")
-                if pool.find_snapshot(image, target) is not None:
-                    raise self._invalid(
-                        existing_ref, "image %s has a snapshot named %s "
-                        "already" % (image_name, target))
-                self.cluster.rename_snapshot(ioctx, image_name, snap,
-                                             target)
+        with self._locked(image_name, existing_ref) as (ioctx, pool, image):
+            record = self._snapshot(pool, image, snap, existing_ref)
+            self.ensure_safe(record, existing_ref, "snapshot")
+            if pool.find_snapshot(image, target) is not None:
+                raise self._invalid(
+                    existing_ref, "image %s has a snapshot named %s "
+                    "already" % (image_name, target))
+            self.cluster.rename_snapshot(ioctx, image_name, snap, target)
 
     # Unmanage ------------------------------------------------------------
 
