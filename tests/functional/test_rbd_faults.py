@@ -54,6 +54,25 @@ class FaultTest(helpers.RBDTestCase):
         self.assertIn("rbd_directory", str(err))
         self.assertTrue(self.volumes()["plain"]["safe_to_manage"])
 
+    def test_listing_with_the_osd_frozen_after_the_directory(self):
+        self.create("plain", helpers.MiB)
+        drv = self.driver()
+        real_read = drv.cluster._read_headers
+
+        def freeze_then_read(*args):
+            # After rbd_directory was read, before the headers are.
+            self.ceph.pause("osd")
+            try:
+                return real_read(*args)
+            finally:
+                self.ceph.resume("osd")
+
+        drv.cluster._read_headers = freeze_then_read
+        err = self.assertRaises(exception.VolumeBackendAPIException,
+                                drv.get_manageable_volumes, [], *helpers.ALL)
+        self.assertIn("timed out", str(err))
+        self.assertTrue(self.volumes()["plain"]["safe_to_manage"])
+
     def test_listing_with_the_mon_frozen(self):
         self.create("plain", helpers.MiB)
         err = self.frozen("mon.a", self.driver().get_manageable_snapshots,

@@ -53,6 +53,7 @@ DIRECTORY = "rbd_directory"
 HEADER_PREFIX = "rbd_header."
 OMAP_PAGE = 1024
 ENOENT = 2
+ETIMEDOUT = 110
 
 try:  # python3-rados and python3-rbd, from the distribution
     import rados
@@ -362,16 +363,25 @@ class Cluster:
                 LOG.warning("Listing watchers in parallel is not possible "
                             "(%(exc)s); opening each image instead",
                             {"exc": exc})
+        pending_watch = []
         try:
-            pending_watch = ([(oid, reader.start(oid)) for oid in oids]
-                             if reader else [])
+            for oid in oids if reader else ():
+                assert reader is not None  # noqa: S101 - checked just above
+                pending_watch.append((oid, reader.start(oid)))
             omaps = self._read_headers(ioctx, oids)
+        finally:
+            # librados writes into each op's list until the op completes:
+            # wait for every one before the handle (and the lists) go.
             for oid, pending in pending_watch:
                 assert reader is not None  # noqa: S101 - pending implies it
                 watchers[oid] = reader.finish(pending)
-        finally:
             if reader is not None:
                 reader.close()
+        if any(not isinstance(w, str) and w[0] == -ETIMEDOUT
+               for w in watchers.values()):
+            raise exception.VolumeBackendAPIException(
+                data="Ceph: listing the watchers of the image headers of "
+                     "pool %s timed out" % self.settings.pool)
         scanned = []
         for name, oid in zip(names, oids, strict=True):
             omap = omaps[oid]
@@ -410,11 +420,14 @@ class Cluster:
             completion = ioctx.operate_aio_read_op(op, oid)
             pending.append((oid, op, found, completion))
         result: dict[str, dict[str, bytes] | str] = {}
+        timed_out: list[str] = []
         for oid, op, found, completion in pending:
             try:
                 completion.wait_for_complete()
                 ret = completion.get_return_value()
-                if ret == -ENOENT:
+                if ret == -ETIMEDOUT:
+                    timed_out.append(oid)
+                elif ret == -ENOENT:
                     result[oid] = "%s does not exist" % oid
                 elif ret < 0:
                     result[oid] = "reading %s: error %d" % (oid, -ret)
@@ -423,10 +436,18 @@ class Cluster:
                     if len(values) >= OMAP_PAGE:
                         values = self._omap_all(ioctx, oid)
                     result[oid] = values
+            except rados.TimedOut:
+                timed_out.append(oid)
             except rados.Error as exc:
                 result[oid] = "reading %s: %s" % (oid, exc)
             finally:
                 op.__exit__(None, None, None)
+        if timed_out:
+            # The cluster stopped answering: not a fact about the images.
+            raise exception.VolumeBackendAPIException(
+                data="Ceph: reading %d image header(s) of pool %s timed out "
+                     "(first: %s)" % (len(timed_out), self.settings.pool,
+                                      timed_out[0]))
         return result
 
     def open_watchers(self, ioctx: Any,
