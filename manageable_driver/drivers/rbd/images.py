@@ -24,7 +24,9 @@ backend beyond the listing base:
   (Cinder's clone sources) and ``backup.*.snap.*`` snapshots (Cinder's
   Ceph backup driver) belong to Cinder;
 - a clone shares its parent's data and an image whose snapshots have
-  clones shares its data with them: not safe. A clone flattened later has
+  clones shares its data with them: not safe; so is an image with a
+  snapshot that cannot be decoded (librbd takes any bytes as a snapshot
+  name), whose clones are unknown. A clone flattened later has
   no parent any more and is an ordinary image;
 - a 0-byte image or snapshot is not safe (Cinder has no 0 GiB volume);
 - watchers on the image header are clients with the image open: in use;
@@ -189,6 +191,13 @@ class Pool:
             return ("a clone of %s: its data is shared with the parent; "
                     "flatten it to manage it"
                     % self.parent_text(head.parent))
+        undecoded = [snap for snap in image.snapshots
+                     if isinstance(snap, header.DecodeError)]
+        if undecoded:
+            # Its clones and protection are unknown: it may share data.
+            return ("%d snapshot(s) cannot be decoded, so whether they "
+                    "have clones is unknown: %s"
+                    % (len(undecoded), undecoded[0]))
         shared = ["%s (%d)" % (snap.name, self.clone_count(image, snap))
                   for snap in image.snapshots
                   if isinstance(snap, header.Snapshot)
