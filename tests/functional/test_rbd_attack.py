@@ -14,7 +14,10 @@
 librbd accepts but this driver cannot use, snapshots it cannot decode,
 images moved to the trash or replaced just before a manage."""
 
+import fixtures
+
 from manageable_driver import exception
+from manageable_driver.drivers.rbd import header
 from tests.functional import rbd_helpers as helpers
 from tests.functional import test_rbd
 
@@ -37,4 +40,60 @@ class RBDAttackTest(helpers.RBDTestCase):
         before = self.state()
         self.assertRaises(InvalidRef, self.driver().manage_existing,
                           test_rbd.volume(), {"source-name": "img"})
+        self.assertEqual(before, self.state())
+
+    def test_name_not_utf8_does_not_break_the_listing(self):
+        self.create("plain", MiB)
+        self.create(b"bad\xffname", MiB)
+        self.create("long" * 60, MiB)
+        self.create("zz", MiB)
+        # Pages of two names in a reply too small for the long one: the
+        # directory is read across the names that are not UTF-8 and the
+        # reply grows for a long name.
+        self.useFixture(fixtures.MockPatch(
+            "manageable_driver.drivers.rbd.cluster.OMAP_PAGE", 2))
+        self.useFixture(fixtures.MockPatch(
+            "manageable_driver.drivers.rbd.cluster.DIR_LIST_REPLY", 64))
+        got = self.volumes()
+        self.assertEqual(["bad\udcffname", "long" * 60, "plain", "zz"],
+                         sorted(got))
+        self.assertTrue(got["plain"]["safe_to_manage"], got["plain"])
+        self.assertTrue(got["zz"]["safe_to_manage"], got["zz"])
+        for name in ("bad\udcffname", "long" * 60):
+            self.assertIn("not a name this driver can manage",
+                          got[name]["reason_not_safe"])
+        # state() decodes object names as UTF-8: compare the directory.
+        before = self.directory()
+        self.assertRaises(InvalidRef, self.driver().manage_existing,
+                          test_rbd.volume(), {"source-name": "bad\udcffname"})
+        self.assertEqual(before, self.directory())
+
+    def directory(self):
+        return self.ioctx.execute("rbd_directory", "rbd", "dir_list",
+                                  header.dir_list_request("", 100), 1 << 20)
+
+    def test_names_manage_refuses_are_not_safe(self):
+        # librbd takes them; the rbd tool or manage would not.
+        names = ("a@b", "-dash", "x" * 96, "tab\there")
+        for name in names:
+            self.create(name, MiB)
+        self.snap("a@b", "s@1")
+        got = self.volumes()
+        for name in names:
+            self.assertIn("not a name this driver can manage",
+                          got[name]["reason_not_safe"])
+        snap = self.snapshots()[("a@b", "s@1")]
+        self.assertIn("not a name this driver can manage",
+                      snap["reason_not_safe"])
+
+    def test_trashed_just_before_manage(self):
+        self.create("plain", MiB)
+        drv = self.driver()
+        self.assertTrue(self.volumes(drv)["plain"]["safe_to_manage"])
+        self.rbd.RBD().trash_move(self.ioctx, "plain")
+        before = self.state()
+        self.assertRaises(InvalidRef, drv.manage_existing,
+                          test_rbd.volume(), {"source-name": "plain"})
+        self.assertRaises(InvalidRef, drv.manage_existing_get_size,
+                          test_rbd.volume(), {"source-name": "plain"})
         self.assertEqual(before, self.state())

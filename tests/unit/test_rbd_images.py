@@ -170,9 +170,14 @@ class DecoderTest(base.TestCase):
         self.assertTrue(rec.in_use)
         self.assertEqual("watchers unreadable: error 110", rec.in_use_reason)
 
-    def test_directory(self):
-        self.assertEqual({"a": "10ab"}, header.directory(
-            {"name_a": b"\x04\x00\x00\x0010ab", "id_10ab": b"\x01\x00\x00"
-             b"\x00a"}))
-        self.assertRaises(header.DecodeError, header.directory,
-                          {"name_a": b"\x09\x00\x00\x0010ab"})
+    def test_dir_list(self):
+        # A dir_list reply: two names, one of them not UTF-8.
+        reply = (b"\x02\x00\x00\x00" b"\x01\x00\x00\x00a"
+                 b"\x04\x00\x00\x0010ab" b"\x02\x00\x00\x00b\xff"
+                 b"\x04\x00\x00\x0010cd")
+        self.assertEqual({"a": "10ab", "b\udcff": "10cd"},
+                         header.dir_list(reply))
+        self.assertEqual(b"\x02\x00\x00\x00b\xff" + bytes([5]) + bytes(7),
+                         header.dir_list_request("b\udcff", 5))
+        self.assertRaises(header.DecodeError, header.dir_list,
+                          reply[:-1])

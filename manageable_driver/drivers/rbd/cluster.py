@@ -15,8 +15,8 @@
 A listing reads the whole pool in a few round trips, never opening an
 image (opening one costs a handful of round trips and registers a watch):
 
-1. the omap of ``rbd_directory`` (every image name and id), pages of
-   :data:`OMAP_PAGE` keys;
+1. ``rbd_directory`` (every image name and id) through cls_rbd's
+   ``dir_list``, pages of :data:`OMAP_PAGE` names;
 2. for every image at once, asynchronously: the omap of its
    ``rbd_header.<id>`` (size, features, parent, snapshots) and the list of
    its watchers, an OSD read op (``CEPH_OSD_OP_LIST_WATCHERS``) that other
@@ -52,7 +52,12 @@ LOG = logging.getLogger(__name__)
 DIRECTORY = "rbd_directory"
 HEADER_PREFIX = "rbd_header."
 OMAP_PAGE = 1024
+# Room for a dir_list reply of OMAP_PAGE names of up to 95 bytes (what
+# Cinder and the rbd tool create); grown up to MAX_REPLY for longer ones.
+DIR_LIST_REPLY = OMAP_PAGE * 128
+MAX_REPLY = 256 * 1024 ** 2
 ENOENT = 2
+ERANGE = 34
 ETIMEDOUT = 110
 
 try:  # python3-rados and python3-rbd, from the distribution
@@ -325,6 +330,33 @@ class Cluster:
                 return values
             after = max(page)
 
+    @staticmethod
+    def _directory(ioctx: Any) -> dict[str, str]:
+        # cls_rbd's dir_list, not an omap read: python3-rados decodes
+        # omap keys as UTF-8, and one image name that is not would fail
+        # the whole listing.
+        found: dict[str, str] = {}
+        after = ""
+        room = DIR_LIST_REPLY
+        while True:
+            try:
+                _ret, reply = ioctx.execute(
+                    DIRECTORY, "rbd", "dir_list",
+                    header.dir_list_request(after, OMAP_PAGE), room)
+            except rados.Error as exc:
+                # librbd does not bound a name's length: a page of long
+                # names needs more room (librados says ERANGE).
+                if getattr(exc, "errno", None) != ERANGE or room >= MAX_REPLY:
+                    raise
+                room *= 4
+                continue
+            page = header.dir_list(reply)
+            found.update(page)
+            if len(page) < OMAP_PAGE:
+                return found
+            after = max(page, key=lambda name: name.encode(
+                "utf-8", "surrogateescape"))
+
     def identity(self, client: Any, ioctx: Any) -> tuple[str, int]:
         """(cluster fsid, pool id): the same on every host."""
         try:
@@ -340,7 +372,7 @@ class Cluster:
         """
         with self.connect() as (client, ioctx):
             try:
-                directory = header.directory(self._omap_all(ioctx, DIRECTORY))
+                directory = self._directory(ioctx)
             except rados.ObjectNotFound:
                 directory = {}  # a pool no image was ever created in
             except (rados.Error, header.DecodeError) as exc:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import contextlib
-import re
 from typing import Any
 
 from oslo_log import log as logging
@@ -51,29 +50,8 @@ from manageable_driver.drivers.rbd import options
 
 LOG = logging.getLogger(__name__)
 
-# librbd limits an image name to this many bytes (RBD_MAX_IMAGE_NAME_SIZE
-# less its NUL); a snapshot name likewise.
-MAX_NAME = 95
-# Names librbd and the rbd tool read as something else: a path, a
-# snapshot spec, a namespace, or control characters.
-_BAD_NAME = re.compile(r"[/@\x00-\x1f\x7f]")
-
-
-def name_problem(name: str) -> str | None:
-    """Return why ``name`` cannot be an RBD image or snapshot name."""
-    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME:
-        return "longer than %d bytes" % MAX_NAME
-    if name in (".", ".."):
-        return "a relative path"
-    if name.startswith("-"):
-        return "starts with '-'"
-    if _BAD_NAME.search(name):
-        return "contains '/', '@' or a control character"
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return "not valid UTF-8"
-    return None
+MAX_NAME = images.MAX_NAME
+name_problem = images.name_problem
 
 
 class RBDDriver(listing.ManageableListingMixin,

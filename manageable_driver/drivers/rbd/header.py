@@ -15,7 +15,9 @@
 Pure functions over bytes, no I/O (:mod:`.cluster` reads the objects), so
 the unit tests replay values recorded from a real cluster:
 
-- ``rbd_directory``: omap ``name_<image name>`` -> encoded image id;
+- ``rbd_directory``: omap ``name_<image name>`` -> encoded image id, read
+  through cls_rbd's ``dir_list`` (python3-rados decodes omap keys as
+  UTF-8 and fails on any other name);
 - ``rbd_header.<id>``: omap ``size``, ``order``, ``features``,
   ``op_features``, ``parent`` (a clone's parent), ``snapshot_<id>`` (one
   per snapshot), ``snap_children_<id>`` (the clones of a snapshot, clone
@@ -137,14 +139,28 @@ def decode_u64(value: bytes, what: str) -> int:
     return int(struct.unpack("<Q", value)[0])
 
 
-def directory(omap: dict[str, bytes]) -> dict[str, str]:
-    """Map each image name of ``rbd_directory``'s omap to its id.
+def dir_list_request(after: str, count: int) -> bytes:
+    """Encode the input of cls_rbd's ``dir_list``: the names after
+    ``after`` (a name :func:`dir_list` returned), at most ``count``."""
+    raw = after.encode("utf-8", "surrogateescape")
+    return struct.pack("<I", len(raw)) + raw + struct.pack("<Q", count)
 
-    :raises DecodeError: an id cannot be decoded.
+
+def dir_list(data: bytes) -> dict[str, str]:
+    """Decode the reply of cls_rbd's ``dir_list``: image name -> id.
+
+    librbd takes any bytes as an image name. A name that is not UTF-8
+    keeps its bytes as surrogate escapes, so the image is still listed
+    (and refused by the name rules) instead of failing the whole listing.
+
+    :raises DecodeError: the reply or an id cannot be decoded.
     """
-    return {key[len(NAME_PREFIX):]: decode_string(value,
-                                                  "rbd_directory " + key)
-            for key, value in omap.items() if key.startswith(NAME_PREFIX)}
+    reader = Reader(data, "rbd_directory dir_list")
+    found = {}
+    for _ in range(reader.u32()):
+        name = reader.take(reader.u32()).decode("utf-8", "surrogateescape")
+        found[name] = reader.string()
+    return found
 
 
 @dataclasses.dataclass(frozen=True)

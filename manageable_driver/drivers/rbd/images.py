@@ -28,6 +28,8 @@ backend beyond the listing base:
   snapshot that cannot be decoded (librbd takes any bytes as a snapshot
   name), whose clones are unknown. A clone flattened later has
   no parent any more and is an ordinary image;
+- a name manage would refuse (longer than librbd's limit, with '/',
+  '@', a control character, not UTF-8) is not safe;
 - a 0-byte image or snapshot is not safe (Cinder has no 0 GiB volume);
 - watchers on the image header are clients with the image open: in use;
   watchers that cannot be read count as in use.
@@ -36,6 +38,7 @@ backend beyond the listing base:
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from manageable_driver import listing
 from manageable_driver import records
@@ -44,6 +47,30 @@ from manageable_driver.drivers.rbd import header
 DELETED_SUFFIX = ".deleted"
 CLONE_SNAP_SUFFIX = ".clone_snap"
 SOURCE_IMAGE = "source-image"
+
+# librbd limits an image name to this many bytes (RBD_MAX_IMAGE_NAME_SIZE
+# less its NUL); a snapshot name likewise.
+MAX_NAME = 95
+# Names librbd and the rbd tool read as something else: a path, a
+# snapshot spec, a namespace, or control characters.
+_BAD_NAME = re.compile(r"[/@\x00-\x1f\x7f]")
+
+
+def name_problem(name: str) -> str | None:
+    """Return why ``name`` cannot be an RBD image or snapshot name."""
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME:
+        return "longer than %d bytes" % MAX_NAME
+    if name in (".", ".."):
+        return "a relative path"
+    if name.startswith("-"):
+        return "starts with '-'"
+    if _BAD_NAME.search(name):
+        return "contains '/', '@' or a control character"
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid UTF-8"
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,6 +204,10 @@ class Pool:
             return ("name follows Cinder's snapshot name template (%s): "
                     "it is the name of snapshot %s, not of a volume"
                     % (self.templates.snapshot, owner))
+        problem = name_problem(name)
+        if problem:
+            # librbd took it; manage could not rename it.
+            return "not a name this driver can manage: %s" % problem
         if name.endswith(DELETED_SUFFIX):
             return ("a volume Cinder deleted whose clones still need it "
                     "(%s)" % DELETED_SUFFIX)
@@ -259,6 +290,9 @@ class Pool:
             return ("name follows Cinder's volume name template (%s): it "
                     "is the name of volume %s, not of a snapshot"
                     % (self.templates.volume, owner))
+        problem = name_problem(name)
+        if problem:
+            return "not a name this driver can manage: %s" % problem
         if snap.namespace_type != header.NAMESPACE_USER:
             return "a %s snapshot, kept by librbd" % header.NAMESPACES.get(
                 snap.namespace_type, "non-user")
