@@ -97,3 +97,28 @@ class RBDAttackTest(helpers.RBDTestCase):
         self.assertRaises(InvalidRef, drv.manage_existing_get_size,
                           test_rbd.volume(), {"source-name": "plain"})
         self.assertEqual(before, self.state())
+
+    def test_clone_in_another_pool_shares_the_data(self):
+        # A format 1 clone is recorded only in its own pool's
+        # rbd_children: the scan of the parent's pool cannot see it.
+        other = self.pool + "-kids"
+        self.ceph.create_pool(other)
+        client = self.rados.Rados(
+            conffile=self.ceph.conf_file, rados_id=self.ceph.user,
+            conf={"keyring": self.ceph.keyring,
+                  "rbd_default_clone_format": "1"})
+        client.connect(timeout=10)
+        self.addCleanup(client.shutdown)
+        self.create("parent", MiB)
+        self.snap("parent", "base", protect=True)
+        with client.open_ioctx(self.pool) as here, \
+                client.open_ioctx(other) as kids:
+            self.rbd.RBD().clone(here, "parent", "base", kids, "kid")
+        got = self.volumes()
+        self.assertIn("base (1)", got["parent"]["reason_not_safe"])
+        snap = self.snapshots()[("parent", "base")]
+        self.assertIn("protected with 1 clone(s)", snap["reason_not_safe"])
+        before = self.state()
+        self.assertRaises(InvalidRef, self.driver().manage_existing,
+                          test_rbd.volume(), {"source-name": "parent"})
+        self.assertEqual(before, self.state())

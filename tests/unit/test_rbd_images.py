@@ -181,3 +181,23 @@ class DecoderTest(base.TestCase):
                          header.dir_list_request("b\udcff", 5))
         self.assertRaises(header.DecodeError, header.dir_list,
                           reply[:-1])
+
+    def test_clones_only_librbd_sees(self):
+        # Without its clone in the pool, base's protected s1 may have
+        # format 1 clones in other pools: librbd is asked.
+        scan = recorded_scan()
+        scan = images.PoolScan(scan.pool_id, scan.pool_name, tuple(
+            i for i in scan.images if i.name in ("base", "odd")))
+        base_id = next(i.image_id for i in scan.images if i.name == "base")
+        unseen = images.Pool(scan, TEMPLATES).unseen_clones()
+        self.assertEqual([base_id], [image_id for image_id, _s in unseen])
+        for found, why in ((2, "snapshots with clones share its data: "
+                                "s1 (2)"),
+                           ("listing its clones failed: boom",
+                            "the clones of protected snapshot s1 are "
+                            "unknown: listing its clones failed: boom")):
+            pool = images.Pool(scan, TEMPLATES, {unseen[0]: found})
+            rec = pool.volume_records()[0]
+            self.assertEqual(("base", why), (rec.name, rec.unsafe_reason))
+        self.assertIsNone(images.Pool(scan, TEMPLATES, {unseen[0]: 0})
+                          .volume_records()[0].unsafe_reason)

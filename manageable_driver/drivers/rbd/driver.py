@@ -92,7 +92,12 @@ class RBDDriver(listing.ManageableListingMixin,
                                 self._template("snapshot"))
 
     def _pool(self, scan: images.PoolScan) -> images.Pool:
-        return images.Pool(scan, self._templates())
+        pool = images.Pool(scan, self._templates())
+        unseen = pool.unseen_clones()
+        if not unseen:
+            return pool
+        return images.Pool(scan, self._templates(),
+                           self.cluster.children(unseen))
 
     # Listing -------------------------------------------------------------
 

@@ -26,8 +26,10 @@ backend beyond the listing base:
 - a clone shares its parent's data and an image whose snapshots have
   clones shares its data with them: not safe; so is an image with a
   snapshot that cannot be decoded (librbd takes any bytes as a snapshot
-  name), whose clones are unknown. A clone flattened later has
-  no parent any more and is an ordinary image;
+  name), whose clones are unknown. A protected snapshot with no clone in
+  the scan may have format 1 clones in other pools, seen only by librbd:
+  it is asked for those (:meth:`Pool.unseen_clones`). A clone flattened
+  later has no parent any more and is an ordinary image;
 - a name manage would refuse (longer than librbd's limit, with '/',
   '@', a control character, not UTF-8) is not safe;
 - a 0-byte image or snapshot is not safe (Cinder has no 0 GiB volume);
@@ -142,9 +144,14 @@ class Pool:
     :param templates: Cinder's name templates.
     """
 
-    def __init__(self, scan: PoolScan, templates: Templates) -> None:
+    def __init__(self, scan: PoolScan, templates: Templates,
+                 elsewhere: dict[tuple[str, int], int | str] | None = None
+                 ) -> None:
         self.scan = scan
         self.templates = templates
+        # (image id, snapshot id) -> clones librbd found in every pool,
+        # or why it could not (:meth:`unseen_clones`).
+        self.elsewhere = elsewhere or {}
         self.images = [decode(s) for s in scan.images]
         self.names = {i.scanned.image_id: i.scanned.name
                       for i in self.images}
@@ -172,11 +179,32 @@ class Pool:
         Clone format 1 is seen only through the clones' ``parent`` keys
         in this pool; format 2 also counts clones in other pools.
         """
-        here = len(self.clones.get((image.scanned.image_id, snap.snap_id),
-                                   ()))
+        key = (image.scanned.image_id, snap.snap_id)
+        here = len(self.clones.get(key, ()))
         recorded = (image.head.snap_children.get(snap.snap_id, 0)
                     if image.head else 0)
-        return max(here, recorded, snap.child_count)
+        found = self.elsewhere.get(key, 0)
+        return max(here, recorded, snap.child_count,
+                   found if isinstance(found, int) else 0)
+
+    def unseen_clones(self) -> list[tuple[str, int]]:
+        """(image id, snapshot id) of each protected snapshot with no
+        clone seen here.
+
+        A clone of format 1 in another pool is recorded only in that
+        pool's ``rbd_children``: such a snapshot may have clones this
+        scan cannot see, and librbd must be asked (a few, rare).
+        """
+        return [(image.scanned.image_id, snap.snap_id)
+                for image in self.images if image.head is not None
+                for snap in image.snapshots
+                if isinstance(snap, header.Snapshot) and snap.protected
+                and not self.clone_count(image, snap)]
+
+    def _clones_unknown(self, image: Image, snap: header.Snapshot
+                        ) -> str | None:
+        found = self.elsewhere.get((image.scanned.image_id, snap.snap_id))
+        return found if isinstance(found, str) else None
 
     def parent_text(self, parent: header.Parent) -> str:
         if parent.pool_id == self.scan.pool_id and not parent.namespace:
@@ -229,6 +257,12 @@ class Pool:
             return ("%d snapshot(s) cannot be decoded, so whether they "
                     "have clones is unknown: %s"
                     % (len(undecoded), undecoded[0]))
+        unknown = [(snap.name, why) for snap in image.snapshots
+                   if isinstance(snap, header.Snapshot)
+                   and (why := self._clones_unknown(image, snap))]
+        if unknown:
+            return ("the clones of protected snapshot %s are unknown: %s"
+                    % unknown[0])
         shared = ["%s (%d)" % (snap.name, self.clone_count(image, snap))
                   for snap in image.snapshots
                   if isinstance(snap, header.Snapshot)
@@ -301,6 +335,9 @@ class Pool:
                     "it" % CLONE_SNAP_SUFFIX)
         if name.startswith("backup.") and ".snap." in name:
             return "a snapshot of Cinder's Ceph backup driver"
+        unknown = self._clones_unknown(image, snap)
+        if unknown:
+            return "protected, its clones are unknown: %s" % unknown
         clones = self.clone_count(image, snap)
         if clones:
             return ("%s with %d clone(s): its data is shared"
