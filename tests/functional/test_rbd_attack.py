@@ -17,6 +17,7 @@ images moved to the trash or replaced just before a manage."""
 import fixtures
 
 from manageable_driver import exception
+from manageable_driver.drivers.rbd import driver as driver_module
 from manageable_driver.drivers.rbd import header
 from tests.functional import rbd_helpers as helpers
 from tests.functional import test_rbd
@@ -122,3 +123,45 @@ class RBDAttackTest(helpers.RBDTestCase):
         self.assertRaises(InvalidRef, self.driver().manage_existing,
                           test_rbd.volume(), {"source-name": "parent"})
         self.assertEqual(before, self.state())
+
+    def swap_after_check(self, name, make):
+        """Just after manage has checked ``name`` (ensure_safe), put
+        another image under that name, as a client that does not take
+        the driver's lock could: real cluster calls at that point."""
+        original = driver_module.RBDDriver.ensure_safe
+
+        def ensure_safe(drv, *args, **kwargs):
+            result = original(drv, *args, **kwargs)
+            self.rbd.RBD().rename(self.ioctx, name, name + "-checked")
+            make()
+            return result
+        self.useFixture(fixtures.MockPatchObject(
+            driver_module.RBDDriver, "ensure_safe", ensure_safe))
+
+    def test_image_replaced_just_before_the_rename(self):
+        self.create("plain", MiB)
+
+        def impostor():
+            self.create("plain", 2 * MiB)
+            self.hold_open("plain")
+        self.swap_after_check("plain", impostor)
+        err = self.assertRaises(InvalidRef, self.driver().manage_existing,
+                                test_rbd.volume(), {"source-name": "plain"})
+        self.assertIn("replaced", str(err))
+        # The open impostor keeps its name; nothing is managed.
+        self.assertEqual(["plain", "plain-checked"], self.names())
+
+    def test_snapshot_image_replaced_just_before_the_rename(self):
+        self.create("img", MiB)
+        self.snap("img", "s1")
+
+        def impostor():
+            self.create("img", MiB)
+            self.snap("img", "s1")
+        self.swap_after_check("img", impostor)
+        self.driver().manage_existing_snapshot(test_rbd.snapshot("img"),
+                                               {"source-name": "s1"})
+        # The snapshot checked is renamed, the impostor's is not.
+        self.assertEqual(["snapshot-%s" % test_rbd.SNAPSHOT_ID],
+                         self.snap_names("img-checked"))
+        self.assertEqual(["s1"], self.snap_names("img"))

@@ -519,18 +519,29 @@ class Cluster:
                         "listing its clones failed: %s" % exc)
         return found
 
-    def image(self, ioctx: Any, name: str) -> images.ScannedImage | None:
-        """Read one image by name; None when there is none."""
+    @staticmethod
+    def image_id(ioctx: Any, name: str) -> str | None:
+        """The id of image ``name``; None when there is none.
+
+        :raises DecodeError: its ``rbd_id`` object is malformed.
+        :raises VolumeBackendAPIException: the read failed.
+        """
         try:
             raw = ioctx.read("rbd_id." + name)
         except rados.ObjectNotFound:
             return None
         except rados.Error as exc:
             raise _error("reading rbd_id.%s" % name, exc)
+        return header.decode_string(raw, "rbd_id." + name)
+
+    def image(self, ioctx: Any, name: str) -> images.ScannedImage | None:
+        """Read one image by name; None when there is none."""
         try:
-            image_id = header.decode_string(raw, "rbd_id." + name)
+            image_id = self.image_id(ioctx, name)
         except header.DecodeError as exc:
             return images.ScannedImage(name, "", None, error=str(exc))
+        if image_id is None:
+            return None
         return self._read_images(ioctx, {name: image_id})[0]
 
     # Changes -------------------------------------------------------------
@@ -552,15 +563,17 @@ class Cluster:
         LOG.info("Renamed RBD image %(pool)s/%(old)s to %(new)s",
                  {"pool": self.settings.pool, "old": old, "new": new})
 
-    def rename_snapshot(self, ioctx: Any, image: str, old: str,
-                        new: str) -> None:
-        """Rename snapshot ``image@old`` to ``new``.
+    def rename_snapshot(self, ioctx: Any, image: str, image_id: str,
+                        old: str, new: str) -> None:
+        """Rename snapshot ``old`` of the image whose id is ``image_id``
+        (named ``image``, for messages) to ``new``. By id: an image put
+        under that name since it was checked is not touched.
 
         :raises ManageExistingInvalidReference: ``new`` exists.
         :raises VolumeBackendAPIException: librbd failed.
         """
         try:
-            with rbd.Image(ioctx, image) as opened:
+            with rbd.Image(ioctx, image_id=image_id) as opened:
                 opened.rename_snap(old, new)
         except rbd.ImageExists:
             raise exception.ManageExistingInvalidReference(

@@ -288,6 +288,25 @@ class RBDDriver(listing.ManageableListingMixin,
                 raise self._invalid(existing_ref, "an image named %s "
                                     "exists already" % target)
             self.cluster.rename_image(ioctx, name, target)
+            self._renamed_as_checked(ioctx, name, target,
+                                     image.scanned.image_id, existing_ref)
+
+    def _renamed_as_checked(self, ioctx: Any, name: str, target: str,
+                            image_id: str, existing_ref: Any) -> None:
+        # librbd renames by name only: another client (which does not
+        # take this lock) may have put an unchecked image under ``name``
+        # between the check and the rename. Undo the rename of that one.
+        renamed = self.cluster.image_id(ioctx, target)
+        if renamed == image_id:
+            return
+        LOG.error("RBD image %(name)s was replaced (id %(old)s, now "
+                  "%(new)s) just before it was renamed to %(target)s; "
+                  "renaming it back", {"name": name, "old": image_id,
+                                       "new": renamed, "target": target})
+        self.cluster.rename_image(ioctx, target, name)
+        raise self._invalid(existing_ref, "image %s was replaced by another "
+                            "image just before the rename; renamed back, "
+                            "nothing managed" % name)
 
     def manage_existing_snapshot(self, snapshot: Any,
                                  existing_ref: Any) -> None:
@@ -311,7 +330,8 @@ class RBDDriver(listing.ManageableListingMixin,
                 raise self._invalid(
                     existing_ref, "image %s has a snapshot named %s "
                     "already" % (image_name, target))
-            self.cluster.rename_snapshot(ioctx, image_name, snap, target)
+            self.cluster.rename_snapshot(ioctx, image_name,
+                                         image.scanned.image_id, snap, target)
 
     # Unmanage ------------------------------------------------------------
 
