@@ -76,10 +76,11 @@ common_opts = name_template_opts + [
 def _option_groups() -> list[tuple[str, list[cfg.Opt]]]:
     from manageable_driver.drivers.file import options as file_options
     from manageable_driver.drivers.lvm import options as lvm_options
+    from manageable_driver.drivers.rbd import options as rbd_options
     backend_opts = [o for o in common_opts if o not in name_template_opts]
     return [("DEFAULT", name_template_opts),
             ("backend", backend_opts + lvm_options.lvm_opts
-             + file_options.file_opts)]
+             + file_options.file_opts + rbd_options.rbd_opts)]
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
