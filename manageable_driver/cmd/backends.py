@@ -231,6 +231,34 @@ class FileBackend(Backend):
                              % exc.kwargs.get("data", exc))
 
 
+class RBDBackend(Backend):
+    """A Ceph RBD pool, through librados/librbd (python3-rados, python3-rbd:
+    run the command on the interpreter they are built for)."""
+
+    name = "rbd"
+    description = "a Ceph RBD pool (manageable_driver.drivers.rbd)"
+    driver = "manageable_driver.drivers.rbd:RBDDriver"
+    options = "manageable_driver.drivers.rbd:OPTIONS"
+    volume_drivers = (
+        "cinder.volume.drivers.rbd.RBDDriver",
+        "manageable_driver.cinder.rbd.RBDManageableDriver",
+        "manageable_driver.cinder.rbd.RBDDriver",
+    )
+    arguments = (
+        Argument("--rbd-pool", "rbd_pool", "the pool", metavar="POOL",
+                 selects=True),
+        Argument("--rbd-ceph-conf", "rbd_ceph_conf",
+                 "the ceph.conf to read", metavar="FILE"),
+        Argument("--rbd-user", "rbd_user",
+                 "the Ceph user, without 'client.'", metavar="NAME"),
+        Argument("--rbd-keyring-conf", "rbd_keyring_conf",
+                 "the user's keyring file", metavar="FILE"),
+        Argument("--rados-connect-timeout", "rados_connect_timeout",
+                 "seconds to wait for the cluster (-1: librados' default)",
+                 metavar="SECONDS"),
+    )
+
+
 def load() -> dict[str, Backend]:
     """Every backend of the entry-point group, by name.
 
