@@ -295,8 +295,10 @@ class ManageRenameTest(DriverTestCase):
             ("tagged", exception.ManageExistingAlreadyManaged, "already"),
             ("morigin", exception.ManageExistingInvalidReference, "merged"),
             ("pool", exception.ManageExistingInvalidReference, "internal"),
-            ("volume-%s" % layout.CINDER_VOLUME_ID,
-             exception.ManageExistingInvalidReference, "template"),
+            # One name space: a Cinder snapshot's LV is never a volume.
+            ("_snapshot-%s" % layout.CINDER_SNAPSHOT_ID,
+             exception.ManageExistingInvalidReference,
+             "Cinder snapshot %s" % layout.CINDER_SNAPSHOT_ID),
         ]
         for name, exc_class, why in cases:
             drv = self.driver()
@@ -338,13 +340,25 @@ class ManageRenameTest(DriverTestCase):
 
     def test_manage_snapshot_by_cinder_name(self):
         # "snapshot-<id>" names the LV Cinder's LVM driver stores it as.
+        # It is found and, as what unmanage left, managed back (issue 13:
+        # Cinder's unmanage -> manage round trip).
         drv = self.driver()
-        exc = self.assertRaises(
-            exception.ManageExistingInvalidReference,
-            drv.manage_existing_snapshot, snapshot(),
+        drv.manage_existing_snapshot(
+            snapshot(),
             {"source-name": "snapshot-%s" % layout.CINDER_SNAPSHOT_ID})
-        # It is found, and refused because its name is a Cinder name.
-        self.assertIn("template", str(exc))
+        self.assertEqual([("lvrename", VG,
+                           "_snapshot-%s" % layout.CINDER_SNAPSHOT_ID,
+                           "_snapshot-" + SNAPSHOT_ID)],
+                         self.replay.changes())
+
+    def test_manage_back_what_unmanage_left(self):
+        drv = self.driver()
+        drv.manage_existing(volume(), {"source-name": "volume-%s"
+                                       % layout.CINDER_VOLUME_ID})
+        self.assertEqual([("lvrename", VG,
+                           "volume-%s" % layout.CINDER_VOLUME_ID,
+                           "volume-" + VOLUME_ID)],
+                         self.replay.changes())
 
     def test_manage_snapshot_checks_its_volume(self):
         drv = self.driver()

@@ -58,6 +58,7 @@ from manageable_driver.drivers.file import scanner
 
 LOG = logging.getLogger(__name__)
 
+
 class FileDriver(listing.ManageableListingMixin,
                  interface.VolumeListManageableDriver,
                  interface.VolumeSnapshotManagementDriver):
@@ -211,6 +212,50 @@ class FileDriver(listing.ManageableListingMixin,
     def _backend_id(self, location: file_records.Location) -> str:
         return os.path.realpath(location.directory)
 
+    def _names_id(self) -> str:
+        """The lock backend of Cinder names: every directory at once,
+        since one Cinder id must name one image of all of them."""
+        return "names:" + "\0".join(map(os.path.realpath,
+                                         self.directories))
+
+    @contextlib.contextmanager
+    def _name_locked(self, new_name: str) -> Iterator[None]:
+        # Taken before any image lock and alone, so no two calls wait for
+        # each other.
+        with self.locks.lock(self._names_id(), new_name):
+            yield
+
+    def _check_name_free(self, new_name: str,
+                         image: scanner.ImageFile) -> None:
+        """Refuse ``new_name`` when any file of any configured directory
+        has it, other than ``image`` itself under that name next to it
+        (a previous call linked it).
+
+        :raises VolumeBackendAPIException: another file has it, or a
+            directory cannot be read, so the name cannot be known free;
+            nothing was changed.
+        """
+        own_dir = os.path.dirname(image.relpath)
+        for directory in self.directories:
+            try:
+                found = list(fsops.find_all(
+                    directory, new_name,
+                    self.configuration.file_volume_scan_depth))
+            except OSError as exc:
+                raise exception.VolumeBackendAPIException(
+                    data="cannot tell whether %s is free: cannot read %s: "
+                         "%s" % (new_name, exc.filename or directory,
+                                 exc.strerror))
+            for relpath, st in found:
+                if (directory == image.directory
+                        and os.path.dirname(relpath) == own_dir
+                        and (st.st_dev, st.st_ino) == image.key):
+                    continue
+                raise exception.VolumeBackendAPIException(
+                    data="%s already exists: one Cinder id names one "
+                         "image of file_volume_dirs; nothing was changed"
+                         % os.path.join(directory, relpath))
+
     @contextlib.contextmanager
     def _locked(self, location: file_records.Location,
                 keys: Iterable[scanner.Key]) -> Iterator[None]:
@@ -345,7 +390,8 @@ class FileDriver(listing.ManageableListingMixin,
         location = self.locate(existing_ref)
         new_name = file_records.check_new_name(
             self.cinder_name(volume, "volume"), "volume")
-        with fsops.open_parent(location, existing_ref) as parent_fd:
+        with fsops.open_parent(location, existing_ref) as parent_fd, \
+                self._name_locked(new_name):
             key = fsops.stat_image(parent_fd, location.parts[-1],
                                    existing_ref)
             with self._locked(location, [key]):
@@ -356,6 +402,7 @@ class FileDriver(listing.ManageableListingMixin,
                     raise fsops.changed(existing_ref, image, "another file")
                 if image.name == new_name:
                     return None
+                self._check_name_free(new_name, image)
                 if finishing:
                     # A previous call linked the new name and stopped.
                     fsops.unlink(parent_fd, image.name, location)
@@ -541,12 +588,14 @@ class FileDriver(listing.ManageableListingMixin,
         location = self.locate(existing_ref)
         new_name = file_records.check_new_name(
             self.cinder_name(snapshot, "snapshot"), "snapshot")
-        with fsops.open_parent(location, existing_ref) as parent_fd:
+        with fsops.open_parent(location, existing_ref) as parent_fd, \
+                self._name_locked(new_name):
             with self._locked_snapshot(snapshot, existing_ref, location,
                                        parent_fd, new_name) as parts:
                 image, user, finishing = parts
                 if image.name == new_name:
                     return None
+                self._check_name_free(new_name, image)
                 backing = self._new_backing_name(
                     user, image, parent_fd, new_name, existing_ref)
                 if not finishing:

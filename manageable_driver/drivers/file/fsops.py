@@ -346,6 +346,30 @@ def unlink(parent_fd: int, name: str, location: records.Location) -> None:
                     exc.strerror))
 
 
+def find_all(directory: str, name: str,
+             depth: int) -> Iterator[tuple[str, os.stat_result]]:
+    """Yield every regular file ``name`` of ``directory`` and ``depth``
+    levels of subdirectories below it, following no symbolic link.
+
+    :param directory: a configured image directory.
+    :param name: a file name.
+    :param depth: subdirectory levels to search.
+    :returns: for each, its path below ``directory`` and its status.
+    :raises OSError: a directory cannot be opened or listed.
+    """
+    if "/" in name or name.startswith("."):
+        return  # never listed, so never a name a manage call gave
+    for dir_fd, prefix, files in scanner.iter_dirs(directory, depth):
+        if name not in files:
+            continue
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # gone since listed
+        if stat.S_ISREG(st.st_mode):
+            yield prefix + name, st
+
+
 def find(directory: str, name: str,
          depth: int) -> tuple[str, os.stat_result] | None:
     """Find regular file ``name`` in ``directory`` or ``depth`` levels of
@@ -357,18 +381,9 @@ def find(directory: str, name: str,
     :returns: its path below ``directory`` and its status, or None when
         it is not found or ``directory`` cannot be read.
     """
-    if "/" in name or name.startswith("."):
-        return None  # a name a manage call never gave
     try:
-        for dir_fd, prefix, files in scanner.iter_dirs(directory, depth):
-            if name not in files:
-                continue
-            try:
-                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            except OSError:
-                continue  # gone since listed
-            if stat.S_ISREG(st.st_mode):
-                return prefix + name, st
+        for found in find_all(directory, name, depth):
+            return found
     except OSError:
         pass  # that directory cannot be read: not found there
     return None

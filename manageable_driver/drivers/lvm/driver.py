@@ -229,6 +229,7 @@ class LVMDriver(listing.ManageableListingMixin,
 
     def _manage(self, obj: Any, existing_ref: Any, kind: str) -> None:
         how, value = self.parse_lv_reference(existing_ref)
+        cinder_id = self.cinder_id(obj, kind)
         tag = target = ""
         if self.manage_mode == options.MODE_TAG:
             tag = self._tag(obj, kind)
@@ -238,7 +239,11 @@ class LVMDriver(listing.ManageableListingMixin,
         # resolved to it first.
         uuid = (value if how == BY_UUID
                 else self._resolve(existing_ref, (how, value)).uuid)
-        with self.locks.lock(self.vg_name, uuid):
+        # One Cinder id, one LV: the id's lock (taken first and alone, so
+        # no two calls wait for each other) makes the check below and the
+        # change one step for every manage call of that id.
+        with self.locks.lock(self.vg_name, "%s-id:%s" % (kind, cinder_id)), \
+                self.locks.lock(self.vg_name, uuid):
             # Another manage may have renamed or tagged the LV while this
             # one waited: decide on what LVM says now.
             lvs = self.lvm.report()
@@ -254,11 +259,9 @@ class LVMDriver(listing.ManageableListingMixin,
                     reason="the LV was renamed or removed meanwhile "
                            "(now %s)" % (lv.name if lv else "gone"))
             self.ensure_safe(self._record(lv, kind), existing_ref, kind)
-            if target and self._find(lvs, BY_NAME, target) is not None:
-                raise exception.ManageExistingInvalidReference(
-                    existing_ref=existing_ref,
-                    reason="another LV of volume group %s is already "
-                           "named %s" % (self.vg_name, target))
+            if target and lv.name == target:
+                return
+            self._check_id_free(lvs, lv, target, tag, existing_ref)
             if kind == "volume":
                 self._check_type(obj, lv)
             else:
@@ -270,6 +273,28 @@ class LVMDriver(listing.ManageableListingMixin,
                           "tag": tag})
             else:
                 self.lvm.rename(lv.name, target)
+
+    def _check_id_free(self, lvs: list[report.LogicalVolume],
+                       lv: report.LogicalVolume, target: str, tag: str,
+                       existing_ref: Any) -> None:
+        """Refuse a target name or tag another LV of the VG has.
+
+        :raises ManageExistingInvalidReference: another LV has it.
+        """
+        for other in lvs:
+            if other.uuid == lv.uuid:
+                continue
+            if target and other.name == target:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref,
+                    reason="another LV of volume group %s is already "
+                           "named %s" % (self.vg_name, target))
+            if tag and tag in other.tags:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref,
+                    reason="LV %s of volume group %s already carries tag "
+                           "%s: one Cinder id names one LV"
+                           % (other.name, self.vg_name, tag))
 
     def manage_existing(self, volume: Any, existing_ref: Any) -> None:
         """Adopt the LV ``existing_ref`` names as ``volume``.
