@@ -405,7 +405,8 @@ class FileDriver(listing.ManageableListingMixin,
                 self._check_name_free(new_name, image)
                 if finishing:
                     # A previous call linked the new name and stopped.
-                    fsops.unlink(parent_fd, image.name, location)
+                    fsops.unlink(parent_fd, image.name, location,
+                                 image.key)
                     self._step("unlinked")
                 else:
                     self._confirm(image, existing_ref)
@@ -608,7 +609,7 @@ class FileDriver(listing.ManageableListingMixin,
                 self._rebase(user, image, backing, finishing, parent_fd,
                              location, new_name, existing_ref)
                 self._step("rebased")
-                fsops.unlink(parent_fd, image.name, location)
+                fsops.unlink(parent_fd, image.name, location, image.key)
                 self._step("unlinked")
         LOG.info("Managed snapshot %(old)s as %(new)s, used by %(user)s",
                  {"old": location.path, "new": new_name,
@@ -646,7 +647,7 @@ class FileDriver(listing.ManageableListingMixin,
                     now = None
             if now is not None and now == user.header.backing_file:
                 # Undo our link: the old name still works.
-                fsops.unlink(parent_fd, new_name, location)
+                fsops.unlink(parent_fd, new_name, location, image.key)
                 raise
             # What is left comes first: the cause may be long, and a
             # message shows a bounded part of its argument.
