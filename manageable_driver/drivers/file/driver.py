@@ -59,6 +59,18 @@ from manageable_driver.drivers.file import scanner
 LOG = logging.getLogger(__name__)
 
 
+def lock_id(key: scanner.Key) -> int:
+    """The part of an image's key its lock is named by: the inode
+    number, which every NFS client of an export sees alike.
+
+    Not the device number, which each client mount numbers its own way,
+    and not the inode generation: NFS and FUSE clients cannot read it
+    (FS_IOC_GETVERSION), so a host that could would name another lock
+    than a host that cannot.
+    """
+    return key[1]
+
+
 class FileDriver(listing.ManageableListingMixin,
                  interface.VolumeListManageableDriver,
                  interface.VolumeSnapshotManagementDriver):
@@ -210,13 +222,21 @@ class FileDriver(listing.ManageableListingMixin,
             reason="the file changed while it was being read; try again")
 
     def _backend_id(self, location: file_records.Location) -> str:
-        return os.path.realpath(location.directory)
+        """The lock backend of the images of ``location``'s directory.
+
+        What every host sees alike: the configured identity, or the
+        directory's path; never a device number, which differs between
+        the NFS clients (and FUSE mounts) of one export.
+        """
+        return (self.configuration.file_backend_id
+                or os.path.realpath(location.directory))
 
     def _names_id(self) -> str:
         """The lock backend of Cinder names: every directory at once,
         since one Cinder id must name one image of all of them."""
-        return "names:" + "\0".join(map(os.path.realpath,
-                                         self.directories))
+        return "names:" + (self.configuration.file_backend_id
+                           or "\0".join(map(os.path.realpath,
+                                             self.directories)))
 
     @contextlib.contextmanager
     def _name_locked(self, new_name: str) -> Iterator[None]:
@@ -260,10 +280,12 @@ class FileDriver(listing.ManageableListingMixin,
     def _locked(self, location: file_records.Location,
                 keys: Iterable[scanner.Key]) -> Iterator[None]:
         with contextlib.ExitStack() as stack:
-            # Sorted, so two calls locking the same pair cannot deadlock.
-            for dev, ino in sorted(set(keys)):
+            # By inode number alone (st_dev differs between hosts), once
+            # each and sorted, so two calls locking the same pair cannot
+            # deadlock.
+            for ino in sorted({lock_id(key) for key in keys}):
                 stack.enter_context(self.locks.lock(
-                    self._backend_id(location), "%d:%d" % (dev, ino)))
+                    self._backend_id(location), "ino:%d" % ino))
             yield
 
     def _confirm(self, image: scanner.ImageFile, existing_ref: Any) -> None:
@@ -534,10 +556,10 @@ class FileDriver(listing.ManageableListingMixin,
         """Lock the snapshot image and its user; yield what
         :meth:`_snapshot_parts` found, checked under both locks.
 
-        Every caller takes locks in ascending key order, so no two calls
+        Every caller takes locks in ascending inode order, so no two calls
         wait for each other.  The image's lock comes first and the
         directories are scanned once under it; the user's lock is then
-        taken when its key is the greater, and only the user is checked
+        taken when its inode is the greater, and only the user is checked
         again.  Otherwise the image's lock is released and both are
         taken in order, and the scan repeated.
 
@@ -551,8 +573,12 @@ class FileDriver(listing.ManageableListingMixin,
             if image.key != key:
                 # Replaced before the lock: the lock is not its own.
                 raise fsops.changed(existing_ref, image, "another file")
-            if user.key > key:
-                with self._locked(location, [user.key]):
+            if lock_id(user.key) >= lock_id(key):
+                # An equal inode number (another filesystem) is one lock,
+                # held already.
+                with self._locked(location, [user.key]
+                                  if lock_id(user.key) > lock_id(key)
+                                  else []):
                     # The user's name and backing file name are what the
                     # scan read (read_backing checks its key).
                     now = self._read_backing(user, existing_ref)
