@@ -51,6 +51,7 @@ from manageable_driver import opts
 from manageable_driver import records
 from manageable_driver import references
 from manageable_driver.drivers.file import fsops
+from manageable_driver.drivers.file import headers
 from manageable_driver.drivers.file import options
 from manageable_driver.drivers.file import qemu_img
 from manageable_driver.drivers.file import records as file_records
@@ -304,7 +305,8 @@ class FileDriver(listing.ManageableListingMixin,
                 existing_ref=existing_ref,
                 reason="qemu-img cannot open it (in use?): %s"
                        % exc.stderr.strip())
-        ours = (header.format, header.virtual_size, None, None, False)
+        ours = (header.format, headers.qemu_virtual_size(header), None,
+                None, False)
         theirs = (info.format, info.virtual_size, info.backing_file,
                   info.data_file, info.encrypted)
         if ours != theirs:

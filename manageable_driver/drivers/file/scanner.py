@@ -105,12 +105,18 @@ class Inventory:
         backing or data file this scan cannot tell (a protocol, a name
         relative to qemu's working directory): any image of that
         directory may be the one named.
+    :ivar indirect: image key to the images that name it as their
+        backing file through another name (a symbolic link, another
+        directory's name for it): a snapshot manage could not rewrite
+        that name.
     """
 
     images: list[ImageFile]
     backing_of: dict[Key, list[ImageFile]]
     data_file_of: dict[Key, list[ImageFile]]
     unresolved: dict[str, list[ImageFile]] = dataclasses.field(
+        default_factory=dict)
+    indirect: dict[Key, list[ImageFile]] = dataclasses.field(
         default_factory=dict)
 
 
@@ -417,6 +423,21 @@ def _resolve(image: ImageFile, target: str) -> list[Key] | None:
     return list(dict.fromkeys(keys))
 
 
+def _names_directly(user: ImageFile, name: str, target: ImageFile) -> bool:
+    """True when backing file name ``name`` of ``user`` is ``target``'s
+    own name in ``target``'s own directory (the directory part may be
+    spelt any way), which a snapshot manage can rewrite."""
+    if os.path.basename(name) != target.name:
+        return False
+    try:
+        named = os.stat(os.path.join(os.path.dirname(user.path),
+                                     os.path.dirname(name) or "."))
+        own = os.stat(os.path.dirname(target.path))
+    except (OSError, ValueError):
+        return False
+    return (named.st_dev, named.st_ino) == (own.st_dev, own.st_ino)
+
+
 def relate(images: Iterable[ImageFile]) -> Inventory:
     """Find which listed images are backing or data files of others.
 
@@ -437,6 +458,9 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
         if image not in users:
             users.append(image)
 
+    by_key: dict[Key, list[ImageFile]] = {}
+    for image in listed:
+        by_key.setdefault(image.key, []).append(image)
     for image in listed:
         header = image.header
         if header is None:
@@ -448,6 +472,11 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
             for key in keys or ():
                 if key in listed_keys:
                     inventory.backing_of.setdefault(key, []).append(image)
+                    if not any(_names_directly(image, header.backing_file,
+                                               target)
+                               for target in by_key[key]):
+                        inventory.indirect.setdefault(key, []).append(
+                            image)
         data_files = list(header.extents)
         if header.data_file is not None:
             data_files.append(header.data_file)
