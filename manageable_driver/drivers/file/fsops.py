@@ -324,7 +324,9 @@ def open_parent(location: records.Location,
     """Yield a descriptor of the directory holding ``location``.
 
     Every directory below the configured one is opened with
-    ``O_NOFOLLOW``, so no symbolic link on the path is followed.
+    ``O_NOFOLLOW``, so no symbolic link on the path is followed, and must
+    be on the configured directory's mount: never another filesystem, a
+    bind mount or an automount point.
 
     :param location: where the reference points.
     :param existing_ref: the caller's reference, for the message.
@@ -344,17 +346,25 @@ def open_parent(location: records.Location,
             data="cannot open image directory %s: %s"
                  % (location.directory, exc.strerror))
     try:
+        top = scanner.mount_of(fd)
         for part in location.parts[:-1]:
             try:
-                sub = os.open(part, scanner.OPEN_DIR_FLAGS, dir_fd=fd)
+                why = scanner.other_mount(fd, part, top)
+                if why is None:
+                    sub = os.open(part, scanner.OPEN_DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise invalid("%s is not a directory (symbolic "
                                   "links are not followed)" % part)
                 raise invalid("cannot open directory %s: %s"
                               % (part, exc.strerror))
-            os.close(fd)
-            fd = sub
+            if why is None:
+                os.close(fd)
+                fd = sub
+                why = scanner.check_opened(fd, top)
+            if why is not None:
+                raise invalid("directory %s is on %s, outside the "
+                              "configured directory" % (part, why))
         yield fd
     finally:
         os.close(fd)

@@ -295,13 +295,60 @@ def iter_dirs(directory: str,
     """
     top = os.open(directory, OPEN_TOP_FLAGS)
     try:
-        yield from _iter_dirs(directory, top, "", depth)
+        yield from _iter_dirs(directory, top, "", depth, mount_of(top))
     finally:
         os.close(top)
 
 
-def _iter_dirs(directory: str, dir_fd: int, prefix: str,
-               depth: int) -> Iterator[tuple[int, str, list[str]]]:
+Mount = tuple[int, int | None]
+"""(st_dev, mount id) of a directory: what must not change below it."""
+
+
+def mount_id(fd: int) -> int | None:
+    """The mount id of open file ``fd`` (``mnt_id`` of
+    ``/proc/self/fdinfo``), None where the kernel does not say."""
+    try:
+        with open("/proc/self/fdinfo/%d" % fd, encoding="ascii",
+                  errors="replace") as f:
+            for line in f:
+                if line.startswith("mnt_id:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def mount_of(fd: int) -> Mount:
+    """The :data:`Mount` of open directory ``fd``."""
+    return os.fstat(fd).st_dev, mount_id(fd)
+
+
+def other_mount(dir_fd: int, name: str, top: Mount) -> str | None:
+    """Why subdirectory ``name`` of ``dir_fd`` is not on ``top``'s mount,
+    or None; looked at without opening it (which would trigger an
+    automount, or hang on a dead server).
+
+    :raises OSError: it cannot be looked at.
+    """
+    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if st.st_dev != top[0]:
+        return "another filesystem (or an automount point)"
+    return None
+
+
+def check_opened(fd: int, top: Mount) -> str | None:
+    """Why opened directory ``fd`` is not on ``top``'s mount (a bind
+    mount of the same filesystem has its own mount id), or None."""
+    here = mount_of(fd)
+    if here[0] != top[0]:
+        return "another filesystem"
+    if None not in (here[1], top[1]) and here[1] != top[1]:
+        return "a mount point"
+    return None
+
+
+def _iter_dirs(directory: str, dir_fd: int, prefix: str, depth: int,
+               top: Mount) -> Iterator[tuple[int, str, list[str]]]:
     with os.scandir(dir_fd) as entries:
         listed = sorted(entries, key=lambda e: e.name)
     files: list[str] = []
@@ -321,18 +368,28 @@ def _iter_dirs(directory: str, dir_fd: int, prefix: str,
             continue
     yield dir_fd, prefix, files
     for name in subdirs:
+        # Never leave the store: a directory of another filesystem or a
+        # mount point inside it holds files that live elsewhere.
         try:
-            sub = os.open(name, OPEN_DIR_FLAGS, dir_fd=dir_fd)
+            why = other_mount(dir_fd, name, top)
+            sub = -1 if why else os.open(name, OPEN_DIR_FLAGS, dir_fd=dir_fd)
         except OSError as exc:
             LOG.warning("Not listing %(dir)s: %(exc)s",
                         {"dir": os.path.join(directory, prefix + name),
                          "exc": exc})
             continue
         try:
+            why = why or check_opened(sub, top)
+            if why:
+                LOG.warning("Not listing %(dir)s: %(why)s",
+                            {"dir": os.path.join(directory, prefix + name),
+                             "why": why})
+                continue
             yield from _iter_dirs(directory, sub, prefix + name + "/",
-                                  depth - 1)
+                                  depth - 1, top)
         finally:
-            os.close(sub)
+            if sub >= 0:
+                os.close(sub)
 
 
 def walk(directory: str, depth: int,
