@@ -36,10 +36,22 @@ SHOWN_CHARS = 300
 
 
 def _shown(value: Any) -> Any:
+    """``value`` whole, or cut in the middle: the start says what failed
+    and LVM and qemu-img print the cause last, so the last line is kept
+    (its end, when it alone is longer than the bound) and the start fills
+    the rest."""
     text = str(value)
     if len(text) <= SHOWN_CHARS:
         return value
-    return "%s... (%d characters)" % (text[:SHOWN_CHARS], len(text))
+    lines = text.rstrip().rsplit("\n", 1)
+    tail_chars = SHOWN_CHARS // 2
+    if len(lines) > 1:
+        # The whole last line, leaving the start its first lines.
+        tail_chars = min(max(len(lines[-1]), tail_chars),
+                         SHOWN_CHARS - SHOWN_CHARS // 3)
+    tail = text.rstrip()[-tail_chars:]
+    head = text[:SHOWN_CHARS - tail_chars]
+    return "%s ... %s (%d characters)" % (head, tail, len(text))
 
 
 class ManageableDriverException(Exception):

@@ -19,8 +19,11 @@ it matches Cinder's managed objects by name in O(1) a record, decides
 whether each object is safe to manage and why not, rounds sizes up to GiB
 and pages the result with :func:`manageable_driver.pagination.paginate`.
 
-The same verdict guards manage: :meth:`ManageableListingMixin.ensure_safe`
-refuses exactly what the listing marks not safe.
+Names follow one name space (:mod:`manageable_driver.namespace`): a
+name Cinder made for a volume is never free as a snapshot, and the
+reverse.  The same verdict guards manage:
+:meth:`ManageableListingMixin.ensure_safe` refuses exactly what the
+listing marks not safe.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
-import re
 from typing import Any
 
 from manageable_driver import exception
+from manageable_driver import namespace
 from manageable_driver import pagination
 from manageable_driver import records
 from manageable_driver import references
@@ -44,26 +47,11 @@ ALREADY_MANAGED = "already managed"
 # alias the interface documents).
 SORT_KEYS = ("reference", "size")
 
-_UUID = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z",
-    re.IGNORECASE)
-
-
-def id_from_name(template: str, name: str) -> str | None:
-    """Return the Cinder id ``name`` was made from with ``template``.
-
-    Only a UUID counts, as Cinder's own name parsing does; None otherwise.
-
-    :param template: a name template such as ``volume-%s``.
-    :param name: a backend object name.
-    """
-    prefix, sep, suffix = template.partition("%s")
-    if not sep or "%s" in suffix:
-        return None
-    if not (name.startswith(prefix) and name.endswith(suffix)):
-        return None
-    candidate = name[len(prefix):len(name) - len(suffix)]
-    return candidate if _UUID.match(candidate) else None
+# Kept here for the callers that import it from the listing base.
+id_from_name = namespace.id_from_name
+# Cinder has no volume of 0 GiB.
+EMPTY = "size is 0 bytes: Cinder has no 0 GiB volume"
+CINDER_MADE = "cinder_made_name"
 
 
 def managed_names(cinder_objects: Iterable[Any] | None,
@@ -88,11 +76,16 @@ def managed_names(cinder_objects: Iterable[Any] | None,
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """Whether a record is safe to manage, and if not, why."""
+    """Whether a record is safe to manage, and if not, why.
+
+    :ivar note: a remark for the entry's ``extra_info`` (a free name
+        Cinder made).
+    """
 
     safe: bool
     reason: str | None = None
     cinder_id: str | None = None
+    note: str | None = None
 
     @property
     def already_managed(self) -> bool:
@@ -100,35 +93,47 @@ class Verdict:
 
 
 def assess(record: records.VolumeRecord, managed: Mapping[str, str],
-           template: str) -> Verdict:
+           names: namespace.NameSpace | str) -> Verdict:
     """Decide whether ``record`` is safe to manage.
 
     Precedence: already managed (Cinder lists it, or the backend records
-    it), then a name Cinder's template gives to some other Cinder object,
-    then the backend's own reason, then an unreadable size, then in use.
+    it), then a name Cinder made for an object of the other kind (or a
+    file a Cinder driver keeps beside a volume), then the backend's own
+    reason, then an unreadable or zero size, then in use.  A name Cinder's
+    template made for this kind, whose id Cinder does not manage, is what
+    ``unmanage`` leaves: it is free, with a note.
 
     :param record: what the backend says of the object.
     :param managed: backend name to Cinder id, from :func:`managed_names`.
-    :param template: the name template of this kind of object.
+    :param names: the name space of the kind being listed; a bare
+        template stands for a volume name space with Cinder's default
+        snapshot template.
     """
+    if isinstance(names, str):
+        names = namespace.NameSpace(names, "snapshot-%s")
     cinder_id = managed.get(record.name) or record.cinder_id
     if cinder_id:
         return Verdict(False, ALREADY_MANAGED, cinder_id)
-    owner = id_from_name(template, record.name)
-    if owner is not None:
-        # Cinder passes only this host's objects; in a cluster the owner may
-        # be managed by another host, so a Cinder-made name is never free.
-        return Verdict(False, "name follows the Cinder name template of "
-                              "%s, which is not in the managed list; "
-                              "rename it to manage it" % owner)
+    note = None
+    found = namespace.owner(record.name, names)
+    if found is not None:
+        if found.kind == names.kind and found.cinder_id in managed.values():
+            # A derived name (NFS snapshot file) of a managed object.
+            return Verdict(False, ALREADY_MANAGED, found.cinder_id)
+        conflict = namespace.conflict(found, names.kind)
+        if conflict is not None:
+            return Verdict(False, conflict)
+        note = namespace.cinder_made_note(found)
     if record.unsafe_reason:
-        return Verdict(False, record.unsafe_reason)
+        return Verdict(False, record.unsafe_reason, note=note)
     if record.size_bytes is None:
         return Verdict(False, "size unreadable: %s"
-                       % (record.size_error or "unknown"))
+                       % (record.size_error or "unknown"), note=note)
+    if record.size_bytes == 0:
+        return Verdict(False, EMPTY, note=note)
     if record.in_use:
-        return Verdict(False, record.in_use_reason or "in use")
-    return Verdict(True)
+        return Verdict(False, record.in_use_reason or "in use", note=note)
+    return Verdict(True, note=note)
 
 
 def gib_size(record: records.VolumeRecord) -> int | None:
@@ -150,6 +155,9 @@ def build_entry(record: records.VolumeRecord,
         "extra_info": (dict(record.extra_info)
                        if record.extra_info is not None else None),
     }
+    if verdict.note is not None:
+        entry["extra_info"] = dict(entry["extra_info"] or {},
+                                   **{CINDER_MADE: verdict.note})
     if isinstance(record, records.SnapshotRecord):
         entry["source_reference"] = dict(record.source_reference)
     return entry
@@ -177,6 +185,12 @@ class ManageableListingMixin(abc.ABC):
     def _template(self, kind: str) -> str:
         return str(getattr(self.configuration, "%s_name_template" % kind))
 
+    def name_space(self, kind: str = "volume") -> namespace.NameSpace:
+        """The backend's name templates, for a listing or manage of
+        ``kind``."""
+        return namespace.NameSpace(self._template("volume"),
+                                   self._template("snapshot"), kind)
+
     def _page(self, list_records: Callable[[], Iterable[records.VolumeRecord]],
               cinder_objects: Any, kind: str, marker: Any, limit: Any,
               offset: Any, sort_keys: Any,
@@ -193,12 +207,12 @@ class ManageableListingMixin(abc.ABC):
         page = pagination.paginate(keys, marker, limit, offset, sort_keys,
                                    sort_dirs)
         position = {id(key): i for i, key in enumerate(keys)}
-        template = self._template(kind)
-        managed = managed_names(cinder_objects, template)
+        names = self.name_space(kind)
+        managed = managed_names(cinder_objects, names.template())
         entries = []
         for key in page:
             rec = recs[position[id(key)]]
-            entries.append(build_entry(rec, assess(rec, managed, template)))
+            entries.append(build_entry(rec, assess(rec, managed, names)))
         return entries
 
     def get_manageable_volumes(self, cinder_volumes: Any, marker: Any,
@@ -248,7 +262,7 @@ class ManageableListingMixin(abc.ABC):
         :raises InvalidInput: no id, or not a UUID.
         """
         obj_id = references.field(obj, "id")
-        if not isinstance(obj_id, str) or not _UUID.match(obj_id):
+        if not isinstance(obj_id, str) or not namespace.is_uuid(obj_id):
             raise exception.InvalidInput(
                 reason="the %s id %.200r is not a UUID" % (kind, obj_id))
         return obj_id
@@ -279,7 +293,9 @@ class ManageableListingMixin(abc.ABC):
 
         Manage does not get Cinder's managed list, so "already managed" is
         known from the backend's own record (a tag, an index) and from the
-        name templates.
+        name templates: a name Cinder made for the other kind is refused,
+        one made for this kind is accepted, as the listing shows it to a
+        caller whose managed list lacks its id.
 
         :param record: the backend's record of the object about to change.
         :param existing_ref: the caller's reference, for the message.
@@ -287,7 +303,7 @@ class ManageableListingMixin(abc.ABC):
         :raises ManageExistingAlreadyManaged: Cinder already manages it.
         :raises ManageExistingInvalidReference: it is not safe to manage.
         """
-        verdict = assess(record, {}, self._template(kind))
+        verdict = assess(record, {}, self.name_space(kind))
         if verdict.already_managed:
             raise exception.ManageExistingAlreadyManaged(
                 volume_ref=existing_ref)

@@ -84,13 +84,15 @@ class InventoryBackend(unittest.TestCase):
         self.add("volumes", name="unsized", size=None)
         self.add("volumes", name="adopted", size=units.Gi,
                  cinder_id=str(uuid.uuid4()))
-        self.add("volumes", name="volume-%s" % uuid.uuid4(), size=units.Gi)
+        # A snapshot's name is never free as a volume (one name space).
+        self.add("volumes", name="snapshot-%s" % uuid.uuid4(),
+                 size=units.Gi)
         return 4
 
     def create_unsafe_snapshot_objects(self) -> int:
         self.add("snapshots", name="busy-snap", size=units.Gi, in_use=True,
                  source="busy")
-        self.add("snapshots", name="snapshot-%s" % uuid.uuid4(),
+        self.add("snapshots", name="volume-%s" % uuid.uuid4(),
                  size=units.Gi, source="busy")
         return 2
 

@@ -424,6 +424,7 @@ class FileDriverClusterTest(RedisTestCase):
 # check-then-tag: nothing but the lock keeps two hosts from both tagging.
 LVM_HOST = r"""
 import json, os, sys, time
+from oslo_concurrency import processutils
 from oslo_config import cfg
 from manageable_driver import exception, opts
 from manageable_driver.drivers import lvm
@@ -438,7 +439,13 @@ conf.set_override("lvm_manage_mode", "tag")
 conf.set_override("manageable_lock_path", lock_path)
 if url:
     conf.set_override("coordination_backend_url", url)
-driver = lvm.LVMDriver(configuration=conf)
+def execute(*cmd, **kwargs):
+    # The window between the locked check and the tag that a race needs,
+    # made certain: only the lock keeps a second host out of it.
+    if "lvchange" in cmd:
+        time.sleep(1)
+    return processutils.execute(*cmd, **kwargs)
+driver = lvm.LVMDriver(configuration=conf, execute=execute)
 open(os.path.join(state, "ready-" + vol_id), "w").close()
 while not os.path.exists(go):
     time.sleep(0.01)

@@ -76,6 +76,18 @@ class LongArgumentTest(base.TestCase):
         self.assertIn("characters): no such LV", str(exc))
         self.assertIs(ref, exc.kwargs["existing_ref"])
 
+    def test_a_long_tool_message_keeps_its_last_line(self):
+        # LVM and qemu-img print the cause last, after pages of warnings.
+        stderr = ("  WARNING: something harmless\n" * 200
+                  + "  Volume group \"vg0\" not found\n")
+        exc = exception.CommandFailed("lvs vg0", 5, stderr=stderr)
+        self.assertIn('Volume group "vg0" not found', str(exc))
+        self.assertIn("WARNING: something harmless", str(exc))
+        self.assertLess(len(str(exc)), 500)
+        long_last = "x" * 1000 + " the cause"
+        exc = exception.InvalidInput(reason=long_last)
+        self.assertTrue(str(exc).endswith(" the cause (1010 characters)"))
+
     def test_short_arguments_are_shown_whole(self):
         exc = exception.InvalidInput(reason="r" * 300)
         self.assertEqual("Invalid input received: " + "r" * 300, str(exc))

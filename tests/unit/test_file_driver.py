@@ -151,12 +151,19 @@ class ListingTest(DriverTestCase):
 
     def test_already_managed_and_template_names(self):
         self.make("v2.qcow2", "volume-" + UUID % 1)
-        self.make("v2.qcow2", "volume-" + UUID % 2)
+        self.make("v2.qcow2", "snapshot-" + UUID % 2)
+        self.make("v2.qcow2", "volume-" + UUID % 3)
         entries = self.volumes([{"id": UUID % 1,
                                  "name": "volume-" + UUID % 1}])
         self.assertEqual(UUID % 1, entries["volume-" + UUID % 1]
                          ["cinder_id"])
-        self.assertFalse(entries["volume-" + UUID % 2]["safe_to_manage"])
+        # A snapshot's name is never free as a volume ...
+        self.assertFalse(entries["snapshot-" + UUID % 2]["safe_to_manage"])
+        # ... a volume's, whose id Cinder does not manage, is (unmanage
+        # left it), and said to be Cinder's.
+        self.assertTrue(entries["volume-" + UUID % 3]["safe_to_manage"])
+        self.assertIn(UUID % 3, entries["volume-" + UUID % 3]["extra_info"]
+                      ["cinder_made_name"])
 
     def test_hard_links_are_not_safe(self):
         self.make("raw.img")

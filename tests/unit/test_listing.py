@@ -70,8 +70,9 @@ class EntryTest(base.TestCase):
             {"reference": {"source-name": "a"}, "size": 2,
              "safe_to_manage": True, "reason_not_safe": None,
              "cinder_id": None, "extra_info": {"uuid": "u1"}},
+            # Cinder has no 0 GiB volume (issue 13).
             {"reference": {"source-name": "b"}, "size": 0,
-             "safe_to_manage": True, "reason_not_safe": None,
+             "safe_to_manage": False, "reason_not_safe": listing.EMPTY,
              "cinder_id": None, "extra_info": None},
         ], page(backend))
 
@@ -159,11 +160,65 @@ class VerdictTest(base.TestCase):
                          (entry["safe_to_manage"], entry["reason_not_safe"],
                           entry["cinder_id"]))
 
-    def test_cinder_name_not_in_managed_list_is_not_free(self):
-        entry, = page(InMemoryBackend([vol("volume-" + VOL_ID)]), [])
+    def test_cinder_name_of_the_other_kind_is_not_free(self):
+        entry, = page(InMemoryBackend([vol("snapshot-" + SNAP_ID)]), [])
         self.assertFalse(entry["safe_to_manage"])
         self.assertIsNone(entry["cinder_id"])
-        self.assertIn(VOL_ID, entry["reason_not_safe"])
+        self.assertIn(SNAP_ID, entry["reason_not_safe"])
+        self.assertIn("Cinder snapshot", entry["reason_not_safe"])
+
+    def test_volume_name_is_never_a_free_snapshot(self):
+        snap = records.SnapshotRecord(
+            name="volume-" + VOL_ID,
+            reference={"source-name": "volume-" + VOL_ID}, size_bytes=1,
+            source_reference={"source-name": "x"})
+        entry, = InMemoryBackend(snapshots=[snap]).get_manageable_snapshots(
+            [], None, None, None, ["reference"], ["asc"])
+        self.assertFalse(entry["safe_to_manage"])
+        self.assertIn("Cinder volume %s: never free as a snapshot" % VOL_ID,
+                      entry["reason_not_safe"])
+
+    def test_cinder_name_of_own_kind_not_managed_is_free(self):
+        # What unmanage leaves: Cinder's round trip manages it back.
+        entry, = page(InMemoryBackend([vol("volume-" + VOL_ID)]), [])
+        self.assertTrue(entry["safe_to_manage"])
+        self.assertIsNone(entry["cinder_id"])
+        self.assertIn("volume_name_template",
+                      entry["extra_info"][listing.CINDER_MADE])
+        self.assertIn(VOL_ID, entry["extra_info"][listing.CINDER_MADE])
+
+    def test_nfs_derived_names(self):
+        info = "volume-%s.info" % VOL_ID
+        snap_file = "volume-%s.%s" % (VOL_ID, SNAP_ID)
+        backend = InMemoryBackend([vol(info), vol(snap_file)])
+        entries = {e["reference"]["source-name"]: e for e in page(backend)}
+        self.assertIn("snapshot index of volume %s" % VOL_ID,
+                      entries[info]["reason_not_safe"])
+        self.assertIn("Cinder snapshot %s" % SNAP_ID,
+                      entries[snap_file]["reason_not_safe"])
+        snaps = [records.SnapshotRecord(
+            name=name, reference={"source-name": name}, size_bytes=1,
+            source_reference={"source-name": "x"})
+            for name in (info, snap_file)]
+        backend = InMemoryBackend(snapshots=snaps)
+        entries = {e["reference"]["source-name"]: e
+                   for e in backend.get_manageable_snapshots(
+                       [], None, None, None, ["reference"], ["asc"])}
+        self.assertFalse(entries[info]["safe_to_manage"])
+        # A file the NFS driver keeps is not free even as its own kind ...
+        self.assertIn("never free", entries[snap_file]["reason_not_safe"])
+        # ... and is already managed when Cinder lists its snapshot.
+        entries = {e["reference"]["source-name"]: e
+                   for e in backend.get_manageable_snapshots(
+                       [{"id": SNAP_ID}], None, None, None, ["reference"],
+                       ["asc"])}
+        self.assertEqual(SNAP_ID, entries[snap_file]["cinder_id"])
+
+    def test_lvm_escaped_snapshot_name(self):
+        entry, = page(InMemoryBackend([vol("_snapshot-" + SNAP_ID)]), [])
+        self.assertFalse(entry["safe_to_manage"])
+        self.assertIn("Cinder snapshot %s" % SNAP_ID,
+                      entry["reason_not_safe"])
 
     def test_template_name_without_uuid_is_free(self):
         entry, = page(InMemoryBackend([vol("volume-data")]), [])
@@ -211,12 +266,23 @@ class EnsureSafeTest(base.TestCase):
         self.assertIn("already managed", str(exc))
 
     def test_template_named_object_is_refused(self):
+        # A snapshot's name is never free as a volume (issue 13: one name
+        # space); as a snapshot it is what unmanage leaves.
         exc = self.assertRaises(
             exception.ManageExistingInvalidReference,
             self.backend.ensure_safe, vol("snapshot-" + SNAP_ID),
-            {"source-name": "snapshot-" + SNAP_ID}, "snapshot")
+            {"source-name": "snapshot-" + SNAP_ID}, "volume")
         self.assertIn("not safe to manage", str(exc))
         self.assertIn(SNAP_ID, str(exc))
+        self.assertIsNone(self.backend.ensure_safe(
+            vol("snapshot-" + SNAP_ID),
+            {"source-name": "snapshot-" + SNAP_ID}, "snapshot"))
+
+    def test_zero_bytes_is_refused(self):
+        exc = self.assertRaises(
+            exception.ManageExistingInvalidReference,
+            self.backend.manageable_size, vol("a", 0), {"source-name": "a"})
+        self.assertIn("0 GiB", str(exc))
 
     def test_unsafe_reason_is_in_the_message(self):
         exc = self.assertRaises(

@@ -17,6 +17,7 @@ drivers) answers ``lvs`` with a recording from data/lvm/ and records every
 command, so each test asserts exactly which LVM commands ran.
 """
 
+import json
 import os
 
 import ddt
@@ -62,7 +63,29 @@ class Replay:
                 cmd=" ".join(cmd))
         if cmd[0] == "lvs":
             return self.report, ""
+        self.apply(cmd)
         return "", ""
+
+    def apply(self, cmd):
+        """Make the next recorded report show what the real command does,
+        so the driver's read-back after a change sees it."""
+        doc = json.loads(self.report)
+        rows = [row for part in doc["report"] for row in part["lv"]]
+        if cmd[0] == "lvrename":
+            for row in rows:
+                if row["lv_name"] == cmd[2]:
+                    row["lv_name"] = cmd[3]
+        elif cmd[0] == "lvchange" and cmd[3] == "--select":
+            uuid = cmd[4].partition("=")[2]
+            for row in rows:
+                if row["lv_uuid"] == uuid:
+                    tags = [t for t in row["lv_tags"].split(",") if t]
+                    if cmd[1] == "--addtag":
+                        tags.append(cmd[2])
+                    else:
+                        tags.remove(cmd[2])
+                    row["lv_tags"] = ",".join(tags)
+        self.report = json.dumps(doc)
 
     def programs(self):
         return [cmd[0] for cmd in self.calls]
@@ -98,6 +121,12 @@ class DriverTestCase(base.TestCase):
         conf.set_override("lvm_conf_file",
                           conf_file or "/nonexistent/lvm.conf")
         return lvm.LVMDriver(configuration=conf, execute=self.replay)
+
+
+    @staticmethod
+    def uuid_of(name, report_file="mixed.json"):
+        return [lv.uuid for lv in report.parse_report(recorded(report_file))
+                if lv.name == name][0]
 
 
 class ConstructionTest(DriverTestCase):
@@ -275,7 +304,9 @@ class ManageRenameTest(DriverTestCase):
         drv = self.driver()
         self.assertIsNone(drv.manage_existing(volume(),
                                               {"source-name": "plain"}))
-        self.assertEqual(["lvs", "lvs", "lvrename"], self.replay.programs())
+        # The rename is read back (issue 13: lvrename takes a name).
+        self.assertEqual(["lvs", "lvs", "lvrename", "lvs"],
+                         self.replay.programs())
         self.assertEqual([("lvrename", VG, "plain", "volume-" + VOLUME_ID)],
                          self.replay.changes())
 
@@ -295,8 +326,10 @@ class ManageRenameTest(DriverTestCase):
             ("tagged", exception.ManageExistingAlreadyManaged, "already"),
             ("morigin", exception.ManageExistingInvalidReference, "merged"),
             ("pool", exception.ManageExistingInvalidReference, "internal"),
-            ("volume-%s" % layout.CINDER_VOLUME_ID,
-             exception.ManageExistingInvalidReference, "template"),
+            # One name space: a Cinder snapshot's LV is never a volume.
+            ("_snapshot-%s" % layout.CINDER_SNAPSHOT_ID,
+             exception.ManageExistingInvalidReference,
+             "Cinder snapshot %s" % layout.CINDER_SNAPSHOT_ID),
         ]
         for name, exc_class, why in cases:
             drv = self.driver()
@@ -338,13 +371,25 @@ class ManageRenameTest(DriverTestCase):
 
     def test_manage_snapshot_by_cinder_name(self):
         # "snapshot-<id>" names the LV Cinder's LVM driver stores it as.
+        # It is found and, as what unmanage left, managed back (issue 13:
+        # Cinder's unmanage -> manage round trip).
         drv = self.driver()
-        exc = self.assertRaises(
-            exception.ManageExistingInvalidReference,
-            drv.manage_existing_snapshot, snapshot(),
+        drv.manage_existing_snapshot(
+            snapshot(),
             {"source-name": "snapshot-%s" % layout.CINDER_SNAPSHOT_ID})
-        # It is found, and refused because its name is a Cinder name.
-        self.assertIn("template", str(exc))
+        self.assertEqual([("lvrename", VG,
+                           "_snapshot-%s" % layout.CINDER_SNAPSHOT_ID,
+                           "_snapshot-" + SNAPSHOT_ID)],
+                         self.replay.changes())
+
+    def test_manage_back_what_unmanage_left(self):
+        drv = self.driver()
+        drv.manage_existing(volume(), {"source-name": "volume-%s"
+                                       % layout.CINDER_VOLUME_ID})
+        self.assertEqual([("lvrename", VG,
+                           "volume-%s" % layout.CINDER_VOLUME_ID,
+                           "volume-" + VOLUME_ID)],
+                         self.replay.changes())
 
     def test_manage_snapshot_checks_its_volume(self):
         drv = self.driver()
@@ -395,14 +440,16 @@ class TagModeTest(DriverTestCase):
     def test_manage_adds_tag_and_keeps_name(self):
         drv = self.driver(mode="tag")
         drv.manage_existing(volume(), {"source-name": "plain"})
+        # By uuid: a concurrent rename cannot redirect it.
         self.assertEqual([("lvchange", "--addtag",
-                           "cinder-volume-id=" + VOLUME_ID, VG + "/plain")],
+                           "cinder-volume-id=" + VOLUME_ID, "--select",
+                           "lv_uuid=" + self.uuid_of("plain"), VG)],
                          self.replay.changes())
         drv = self.driver(mode="tag")
         drv.manage_existing_snapshot(snapshot(), {"source-name": "tsnap"})
         self.assertEqual([("lvchange", "--addtag",
-                           "cinder-snapshot-id=" + SNAPSHOT_ID,
-                           VG + "/tsnap")],
+                           "cinder-snapshot-id=" + SNAPSHOT_ID, "--select",
+                           "lv_uuid=" + self.uuid_of("tsnap"), VG)],
                          self.replay.changes())
 
     def test_tagged_lv_is_managed(self):
@@ -424,7 +471,9 @@ class TagModeTest(DriverTestCase):
         drv.unmanage(managed)
         self.assertEqual([("lvchange", "--deltag",
                            "cinder-volume-id=" + layout.CINDER_VOLUME_ID,
-                           VG + "/plain")], self.replay.changes())
+                           "--select",
+                           "lv_uuid=" + self.uuid_of("plain", "tagged.json"),
+                           VG)], self.replay.changes())
 
     def test_unmanage_unknown_volume_changes_nothing(self):
         drv = self.driver(mode="tag")

@@ -51,12 +51,26 @@ from manageable_driver import opts
 from manageable_driver import records
 from manageable_driver import references
 from manageable_driver.drivers.file import fsops
+from manageable_driver.drivers.file import headers
 from manageable_driver.drivers.file import options
 from manageable_driver.drivers.file import qemu_img
 from manageable_driver.drivers.file import records as file_records
 from manageable_driver.drivers.file import scanner
 
 LOG = logging.getLogger(__name__)
+
+
+def lock_id(key: scanner.Key) -> int:
+    """The part of an image's key its lock is named by: the inode
+    number, which every NFS client of an export sees alike.
+
+    Not the device number, which each client mount numbers its own way,
+    and not the inode generation: NFS and FUSE clients cannot read it
+    (FS_IOC_GETVERSION), so a host that could would name another lock
+    than a host that cannot.
+    """
+    return key[1]
+
 
 class FileDriver(listing.ManageableListingMixin,
                  interface.VolumeListManageableDriver,
@@ -209,16 +223,70 @@ class FileDriver(listing.ManageableListingMixin,
             reason="the file changed while it was being read; try again")
 
     def _backend_id(self, location: file_records.Location) -> str:
-        return os.path.realpath(location.directory)
+        """The lock backend of the images of ``location``'s directory.
+
+        What every host sees alike: the configured identity, or the
+        directory's path; never a device number, which differs between
+        the NFS clients (and FUSE mounts) of one export.
+        """
+        return (self.configuration.file_backend_id
+                or os.path.realpath(location.directory))
+
+    def _names_id(self) -> str:
+        """The lock backend of Cinder names: every directory at once,
+        since one Cinder id must name one image of all of them."""
+        return "names:" + (self.configuration.file_backend_id
+                           or "\0".join(map(os.path.realpath,
+                                             self.directories)))
+
+    @contextlib.contextmanager
+    def _name_locked(self, new_name: str) -> Iterator[None]:
+        # Taken before any image lock and alone, so no two calls wait for
+        # each other.
+        with self.locks.lock(self._names_id(), new_name):
+            yield
+
+    def _check_name_free(self, new_name: str,
+                         image: scanner.ImageFile) -> None:
+        """Refuse ``new_name`` when any file of any configured directory
+        has it, other than ``image`` itself under that name next to it
+        (a previous call linked it).
+
+        :raises VolumeBackendAPIException: another file has it, or a
+            directory cannot be read, so the name cannot be known free;
+            nothing was changed.
+        """
+        own_dir = os.path.dirname(image.relpath)
+        for directory in self.directories:
+            try:
+                found = list(fsops.find_all(
+                    directory, new_name,
+                    self.configuration.file_volume_scan_depth))
+            except OSError as exc:
+                raise exception.VolumeBackendAPIException(
+                    data="cannot tell whether %s is free: cannot read %s: "
+                         "%s" % (new_name, exc.filename or directory,
+                                 exc.strerror))
+            for relpath, st in found:
+                if (directory == image.directory
+                        and os.path.dirname(relpath) == own_dir
+                        and (st.st_dev, st.st_ino) == image.key):
+                    continue
+                raise exception.VolumeBackendAPIException(
+                    data="%s already exists: one Cinder id names one "
+                         "image of file_volume_dirs; nothing was changed"
+                         % os.path.join(directory, relpath))
 
     @contextlib.contextmanager
     def _locked(self, location: file_records.Location,
                 keys: Iterable[scanner.Key]) -> Iterator[None]:
         with contextlib.ExitStack() as stack:
-            # Sorted, so two calls locking the same pair cannot deadlock.
-            for dev, ino in sorted(set(keys)):
+            # By inode number alone (st_dev differs between hosts), once
+            # each and sorted, so two calls locking the same pair cannot
+            # deadlock.
+            for ino in sorted({lock_id(key) for key in keys}):
                 stack.enter_context(self.locks.lock(
-                    self._backend_id(location), "%d:%d" % (dev, ino)))
+                    self._backend_id(location), "ino:%d" % ino))
             yield
 
     def _confirm(self, image: scanner.ImageFile, existing_ref: Any) -> None:
@@ -237,7 +305,8 @@ class FileDriver(listing.ManageableListingMixin,
                 existing_ref=existing_ref,
                 reason="qemu-img cannot open it (in use?): %s"
                        % exc.stderr.strip())
-        ours = (header.format, header.virtual_size, None, None, False)
+        ours = (header.format, headers.qemu_virtual_size(header), None,
+                None, False)
         theirs = (info.format, info.virtual_size, info.backing_file,
                   info.data_file, info.encrypted)
         if ours != theirs:
@@ -345,7 +414,8 @@ class FileDriver(listing.ManageableListingMixin,
         location = self.locate(existing_ref)
         new_name = file_records.check_new_name(
             self.cinder_name(volume, "volume"), "volume")
-        with fsops.open_parent(location, existing_ref) as parent_fd:
+        with fsops.open_parent(location, existing_ref) as parent_fd, \
+                self._name_locked(new_name):
             key = fsops.stat_image(parent_fd, location.parts[-1],
                                    existing_ref)
             with self._locked(location, [key]):
@@ -356,9 +426,11 @@ class FileDriver(listing.ManageableListingMixin,
                     raise fsops.changed(existing_ref, image, "another file")
                 if image.name == new_name:
                     return None
+                self._check_name_free(new_name, image)
                 if finishing:
                     # A previous call linked the new name and stopped.
-                    fsops.unlink(parent_fd, image.name, location)
+                    fsops.unlink(parent_fd, image.name, location,
+                                 image.key)
                     self._step("unlinked")
                 else:
                     self._confirm(image, existing_ref)
@@ -486,10 +558,10 @@ class FileDriver(listing.ManageableListingMixin,
         """Lock the snapshot image and its user; yield what
         :meth:`_snapshot_parts` found, checked under both locks.
 
-        Every caller takes locks in ascending key order, so no two calls
+        Every caller takes locks in ascending inode order, so no two calls
         wait for each other.  The image's lock comes first and the
         directories are scanned once under it; the user's lock is then
-        taken when its key is the greater, and only the user is checked
+        taken when its inode is the greater, and only the user is checked
         again.  Otherwise the image's lock is released and both are
         taken in order, and the scan repeated.
 
@@ -503,8 +575,12 @@ class FileDriver(listing.ManageableListingMixin,
             if image.key != key:
                 # Replaced before the lock: the lock is not its own.
                 raise fsops.changed(existing_ref, image, "another file")
-            if user.key > key:
-                with self._locked(location, [user.key]):
+            if lock_id(user.key) >= lock_id(key):
+                # An equal inode number (another filesystem) is one lock,
+                # held already.
+                with self._locked(location, [user.key]
+                                  if lock_id(user.key) > lock_id(key)
+                                  else []):
                     # The user's name and backing file name are what the
                     # scan read (read_backing checks its key).
                     now = self._read_backing(user, existing_ref)
@@ -541,12 +617,14 @@ class FileDriver(listing.ManageableListingMixin,
         location = self.locate(existing_ref)
         new_name = file_records.check_new_name(
             self.cinder_name(snapshot, "snapshot"), "snapshot")
-        with fsops.open_parent(location, existing_ref) as parent_fd:
+        with fsops.open_parent(location, existing_ref) as parent_fd, \
+                self._name_locked(new_name):
             with self._locked_snapshot(snapshot, existing_ref, location,
                                        parent_fd, new_name) as parts:
                 image, user, finishing = parts
                 if image.name == new_name:
                     return None
+                self._check_name_free(new_name, image)
                 backing = self._new_backing_name(
                     user, image, parent_fd, new_name, existing_ref)
                 if not finishing:
@@ -559,7 +637,7 @@ class FileDriver(listing.ManageableListingMixin,
                 self._rebase(user, image, backing, finishing, parent_fd,
                              location, new_name, existing_ref)
                 self._step("rebased")
-                fsops.unlink(parent_fd, image.name, location)
+                fsops.unlink(parent_fd, image.name, location, image.key)
                 self._step("unlinked")
         LOG.info("Managed snapshot %(old)s as %(new)s, used by %(user)s",
                  {"old": location.path, "new": new_name,
@@ -597,7 +675,7 @@ class FileDriver(listing.ManageableListingMixin,
                     now = None
             if now is not None and now == user.header.backing_file:
                 # Undo our link: the old name still works.
-                fsops.unlink(parent_fd, new_name, location)
+                fsops.unlink(parent_fd, new_name, location, image.key)
                 raise
             # What is left comes first: the cause may be long, and a
             # message shows a bounded part of its argument.

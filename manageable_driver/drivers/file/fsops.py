@@ -27,6 +27,11 @@ Both calls act on a name, not on the file checked before: whoever can
 write the directory may swap the name for a symbolic link in between.
 Given the file's key, the new name is checked after the step, and a
 step that moved anything else is undone (see :class:`NotTheFile`).
+
+No name is ever removed without checking that it still is the verified
+file: :func:`unlink_verified` first renames it to a private hidden name
+in the same directory, checks the file there, and only then unlinks;
+a file someone renamed onto the name in between is put back, untouched.
 """
 
 from __future__ import annotations
@@ -37,14 +42,22 @@ import contextlib
 import ctypes
 import errno
 import os
+import secrets
 import stat
 from typing import Any
+
+from oslo_log import log as logging
 
 from manageable_driver import exception
 from manageable_driver.drivers.file import records
 from manageable_driver.drivers.file import scanner
 
+LOG = logging.getLogger(__name__)
+
 RENAME_NOREPLACE = 1
+# The private names a name is set aside under before it is removed:
+# hidden, so no listing shows them.
+ASIDE_PREFIX = ".manageable-unlink-"
 
 StepHook = Callable[[str], None]
 
@@ -173,6 +186,82 @@ def link(dir_fd: int, old: str, new: str,
     _check_moved(dir_fd, old, new, key)
 
 
+def is_aside(name: str) -> bool:
+    """True for a private name :func:`unlink_verified` sets a name aside
+    under."""
+    return name.startswith(ASIDE_PREFIX)
+
+
+def _set_aside(dir_fd: int, name: str) -> str:
+    """Rename ``name`` to a new private name of ``dir_fd``; return it.
+
+    Without RENAME_NOREPLACE the rename may replace: the private name is
+    128 random bits, hidden, and looked up first, so only a file made to
+    collide with it on purpose, by someone who can read the directory
+    while it exists, could be replaced.
+
+    :raises OSError: the rename failed (``name`` is then unchanged).
+    """
+    aside = ASIDE_PREFIX + secrets.token_hex(16)
+    if renameat2_noreplace(dir_fd, name, aside):
+        return aside
+    try:
+        os.stat(aside, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        os.rename(name, aside, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return aside
+    raise OSError(errno.EEXIST, os.strerror(errno.EEXIST), aside)
+
+
+def unlink_verified(dir_fd: int, name: str, key: scanner.Key) -> bool:
+    """Remove ``name`` from ``dir_fd`` only if it is the file ``key``.
+
+    The name is renamed to a private name first and the file checked
+    there, so a file renamed onto ``name`` after the caller's last check
+    is never the one unlinked.
+
+    :param dir_fd: the directory holding ``name``.
+    :param name: the name to remove.
+    :param key: (st_dev, st_ino) of the file it must be.
+    :returns: True when removed; False when ``name`` is another file (or
+        gone): it is left as it is.
+    :raises OSError: a step failed; ``name`` is given back when it can be.
+    """
+    try:
+        aside = _set_aside(dir_fd, name)
+    except FileNotFoundError:
+        return False
+    try:
+        ours = is_file(dir_fd, aside, key)
+    except OSError:
+        _give_back(dir_fd, aside, name)
+        raise
+    if not ours:
+        _give_back(dir_fd, aside, name)
+        return False
+    try:
+        os.unlink(aside, dir_fd=dir_fd)
+    except OSError:
+        _give_back(dir_fd, aside, name)
+        raise
+    return True
+
+
+def _give_back(dir_fd: int, aside: str, name: str) -> None:
+    """Rename ``aside`` back to ``name``, never replacing; a file that
+    took ``name`` meanwhile keeps it and ``aside`` stays (logged)."""
+    try:
+        if renameat2_noreplace(dir_fd, aside, name):
+            return
+        os.link(aside, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd,
+                follow_symlinks=False)
+        os.unlink(aside, dir_fd=dir_fd)
+    except OSError as exc:
+        LOG.error("Could not give %(aside)s its name %(name)s back: "
+                  "%(exc)s; it is kept under the hidden name",
+                  {"aside": aside, "name": name, "exc": exc})
+
+
 def rename_noreplace(dir_fd: int, old: str, new: str,
                      hook: StepHook | None = None,
                      use_renameat2: bool = True,
@@ -196,7 +285,18 @@ def rename_noreplace(dir_fd: int, old: str, new: str,
     link(dir_fd, old, new, key)
     if hook:
         hook("linked")
-    os.unlink(old, dir_fd=dir_fd)
+    if key is None:
+        os.unlink(old, dir_fd=dir_fd)
+    elif not unlink_verified(dir_fd, old, key):
+        # ``old`` was renamed or replaced meanwhile (theirs stays). If
+        # that gave the image yet another name, ours is one too many.
+        st = os.stat(new, dir_fd=dir_fd, follow_symlinks=False)
+        if st.st_nlink > 1 and unlink_verified(dir_fd, new, key):
+            raise NotTheFile(old, "%s changed meanwhile and the image has "
+                                  "another name; %s removed" % (old, new))
+        LOG.warning("%(old)s changed while being renamed to %(new)s; "
+                    "what has that name now is left as it is",
+                    {"old": old, "new": new})
     if hook:
         hook("unlinked")
 
@@ -224,7 +324,9 @@ def open_parent(location: records.Location,
     """Yield a descriptor of the directory holding ``location``.
 
     Every directory below the configured one is opened with
-    ``O_NOFOLLOW``, so no symbolic link on the path is followed.
+    ``O_NOFOLLOW``, so no symbolic link on the path is followed, and must
+    be on the configured directory's mount: never another filesystem, a
+    bind mount or an automount point.
 
     :param location: where the reference points.
     :param existing_ref: the caller's reference, for the message.
@@ -244,17 +346,25 @@ def open_parent(location: records.Location,
             data="cannot open image directory %s: %s"
                  % (location.directory, exc.strerror))
     try:
+        top = scanner.mount_of(fd)
         for part in location.parts[:-1]:
             try:
-                sub = os.open(part, scanner.OPEN_DIR_FLAGS, dir_fd=fd)
+                why = scanner.other_mount(fd, part, top)
+                if why is None:
+                    sub = os.open(part, scanner.OPEN_DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise invalid("%s is not a directory (symbolic "
                                   "links are not followed)" % part)
                 raise invalid("cannot open directory %s: %s"
                               % (part, exc.strerror))
-            os.close(fd)
-            fd = sub
+            if why is None:
+                os.close(fd)
+                fd = sub
+                why = scanner.check_opened(fd, top)
+            if why is not None:
+                raise invalid("directory %s is on %s, outside the "
+                              "configured directory" % (part, why))
         yield fd
     finally:
         os.close(fd)
@@ -328,22 +438,56 @@ def still(image: scanner.ImageFile, existing_ref: Any) -> None:
             raise changed(existing_ref, image, "another file")
 
 
-def unlink(parent_fd: int, name: str, location: records.Location) -> None:
-    """Remove one of two names of an image (never its last one).
+def unlink(parent_fd: int, name: str, location: records.Location,
+           key: scanner.Key) -> None:
+    """Remove one of two names of an image (never its last one), only
+    while it is that image (see :func:`unlink_verified`).
+
+    A name that another file took meanwhile is left to that file: the
+    image then has its other name alone, which is what removing the name
+    was for.
 
     :param parent_fd: the image's directory.
     :param name: the name to remove.
     :param location: where the reference points, for the message.
+    :param key: (st_dev, st_ino) of the image.
     :raises VolumeBackendAPIException: the name cannot be removed.
     """
     try:
-        os.unlink(name, dir_fd=parent_fd)
+        if not unlink_verified(parent_fd, name, key):
+            LOG.warning("%(path)s is another file now; it is left as it "
+                        "is", {"path": os.path.join(
+                            os.path.dirname(location.path), name)})
     except OSError as exc:
         raise exception.VolumeBackendAPIException(
             data="cannot remove the name %s of %s: %s; the image keeps "
                  "both names until manage is called again"
                  % (name, os.path.join(location.directory, name),
                     exc.strerror))
+
+
+def find_all(directory: str, name: str,
+             depth: int) -> Iterator[tuple[str, os.stat_result]]:
+    """Yield every regular file ``name`` of ``directory`` and ``depth``
+    levels of subdirectories below it, following no symbolic link.
+
+    :param directory: a configured image directory.
+    :param name: a file name.
+    :param depth: subdirectory levels to search.
+    :returns: for each, its path below ``directory`` and its status.
+    :raises OSError: a directory cannot be opened or listed.
+    """
+    if "/" in name or name.startswith("."):
+        return  # never listed, so never a name a manage call gave
+    for dir_fd, prefix, files in scanner.iter_dirs(directory, depth):
+        if name not in files:
+            continue
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # gone since listed
+        if stat.S_ISREG(st.st_mode):
+            yield prefix + name, st
 
 
 def find(directory: str, name: str,
@@ -357,18 +501,9 @@ def find(directory: str, name: str,
     :returns: its path below ``directory`` and its status, or None when
         it is not found or ``directory`` cannot be read.
     """
-    if "/" in name or name.startswith("."):
-        return None  # a name a manage call never gave
     try:
-        for dir_fd, prefix, files in scanner.iter_dirs(directory, depth):
-            if name not in files:
-                continue
-            try:
-                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            except OSError:
-                continue  # gone since listed
-            if stat.S_ISREG(st.st_mode):
-                return prefix + name, st
+        for found in find_all(directory, name, depth):
+            return found
     except OSError:
         pass  # that directory cannot be read: not found there
     return None

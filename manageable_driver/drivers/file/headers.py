@@ -110,6 +110,46 @@ AUTOCLEAR_DATA_FILE_RAW = 1 << 1
 
 # Layout of the qcow2 fixed header, big-endian (docs/interop/qcow2.txt).
 _QCOW2_V2 = struct.Struct(">4sIQIIQIIQQIIQ")
+
+# qemu counts a disk in 512-byte sectors: it rounds a raw file's size up
+# to a whole sector and a qcow2 header's size down (qcow2 total_sectors).
+SECTOR = 512
+# qemu refuses an active L1 table over 32 MiB ("Active L1 table too
+# large") and a virtual size whose L1 index passes INT_MAX ("Image is too
+# big").
+QCOW_MAX_L1_BYTES = 32 * 1024 * 1024
+L1_ENTRY_BYTES = 8
+INT_MAX = 2 ** 31 - 1
+
+
+def qemu_virtual_size(header: ImageHeader) -> int | None:
+    """The virtual size ``qemu-img info`` reports for ``header``: a raw
+    file's size rounded up to a whole sector."""
+    if header.format == RAW and header.virtual_size is not None:
+        return -(-header.virtual_size // SECTOR) * SECTOR
+    return header.virtual_size
+
+
+def qcow2_size_problem(size: int, cluster_bits: int,
+                       l1_size: int) -> str | None:
+    """Why qemu refuses to open a qcow2 image of this geometry, or None.
+
+    :param size: the header's virtual size.
+    :param cluster_bits: the header's cluster bits (already checked).
+    :param l1_size: the header's L1 table entry count.
+    """
+    if l1_size > QCOW_MAX_L1_BYTES // L1_ENTRY_BYTES:
+        return "qemu cannot open it: active L1 table too large"
+    # One L1 entry maps one L2 table of cluster_size / 8 clusters.
+    shift = 2 * cluster_bits - 3
+    l1_needed = (size + (1 << shift) - 1) >> shift
+    if l1_needed > INT_MAX:
+        return ("qemu cannot open it: virtual size %d is too big for "
+                "clusters of %d bytes" % (size, 1 << cluster_bits))
+    if l1_size < l1_needed:
+        return ("qemu cannot open it: L1 table of %d entries is too small "
+                "for virtual size %d" % (l1_size, size))
+    return None
 _QCOW2_V3_TAIL = struct.Struct(">QQQII")
 _EXT_HEADER = struct.Struct(">II")
 # An extent line of a vmdk descriptor: access, sectors, type, "file".
@@ -123,8 +163,10 @@ class ImageHeader:
 
     :ivar format: qemu's name of the format (``raw``, ``qcow2``, ``vmdk``,
         ``vpc``, ``vhdx``, ``vdi``, ``qed``, ``luks``).
-    :ivar virtual_size: the disk size the guest sees, in bytes; None when
-        the header could not be read.
+    :ivar virtual_size: the disk size the guest sees, in bytes (qcow2:
+        whole sectors, as qemu counts it); for raw the file's size, which
+        qemu rounds up to a whole sector (:func:`qemu_virtual_size`);
+        None when the header could not be read.
     :ivar error: why the header cannot be trusted (truncated, corrupt);
         None when it was read completely.
     :ivar version: the qcow2 version.
@@ -297,13 +339,16 @@ def _parse_qcow2(read: _Bounded, head: bytes, file_size: int) -> ImageHeader:
     if len(head) < _QCOW2_V2.size:
         return _broken("truncated qcow2 header", version)
     (_magic, _version, backing_offset, backing_size, cluster_bits, size,
-     crypt_method, _l1_size, _l1_offset, _refcount_offset,
+     crypt_method, l1_size, _l1_offset, _refcount_offset,
      _refcount_clusters, nb_snapshots,
      _snapshots_offset) = _QCOW2_V2.unpack_from(head)
     if not MIN_CLUSTER_BITS <= cluster_bits <= MAX_CLUSTER_BITS:
         return _broken("corrupt qcow2 header: cluster_bits %d"
                        % cluster_bits, version)
     cluster_size = 1 << cluster_bits
+    problem = qcow2_size_problem(size, cluster_bits, l1_size)
+    if problem is not None:
+        return _broken(problem, version)
     incompatible = autoclear = 0
     header_length = V2_HEADER_LENGTH
     if version == 3:
@@ -349,7 +394,7 @@ def _parse_qcow2(read: _Bounded, head: bytes, file_size: int) -> ImageHeader:
                                "%d bytes" % len(data), version)
             data_file = _decode(data)
     return ImageHeader(
-        format=QCOW2, virtual_size=size, version=version,
+        format=QCOW2, virtual_size=size // SECTOR * SECTOR, version=version,
         backing_file=backing_file, backing_format=backing_format,
         data_file=data_file, encrypted=crypt_method != 0,
         snapshots=nb_snapshots, incompatible_features=incompatible,

@@ -32,6 +32,17 @@ file_opts = [
                default="qemu-img",
                help="The qemu-img command. It runs once per manage call to "
                     "confirm the image, never while listing."),
+    cfg.StrOpt("file_backend_id",
+               help="The identity of this backend's storage, the same on "
+                    "every host that serves it, for example the NFS share "
+                    "(server:/export). With each image's inode number it "
+                    "names the lock manage and unmanage take, so every "
+                    "cinder-volume host of a cluster takes the same lock "
+                    "for the same image whatever its mount point and "
+                    "device number. Unset: the path of the configured "
+                    "directory, which is the same on every host that "
+                    "mounts the share at the same place (Cinder's NFS "
+                    "driver does)."),
     cfg.IntOpt("file_command_timeout",
                default=120, min=1,
                help="Seconds before a qemu-img call is killed."),

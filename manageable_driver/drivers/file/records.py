@@ -71,7 +71,8 @@ def _size(image: scanner.ImageFile) -> tuple[int | None, str | None]:
     if header.error is not None:
         return None, header.error
     if header.virtual_size is not None:
-        return header.virtual_size, None
+        # What qemu (and so manage's cross-check and the guest) sees.
+        return headers.qemu_virtual_size(header), None
     # A format whose header we do not read has no size we know: its size
     # on disk is neither the guest's size nor Cinder's (shown "unknown").
     return None, "size of a %s image not read" % header.format
@@ -164,21 +165,32 @@ def snapshot_record(image: scanner.ImageFile, inventory: scanner.Inventory,
                               "file_volume_dirs")
     else:
         reason = ambiguous or image_problem(image, inventory, allow_links)
+    indirect = inventory.indirect.get(image.key) or []
     for user in users:
         stored = user.header.backing_file if user.header else None
         if reason is None and stored is not None and (
-                ":" in stored.split("/", 1)[0] or "\0" in stored):
-            # Manage rewrites only a plain name (see _new_backing_name).
+                ":" in stored.split("/", 1)[0] or "\0" in stored
+                or user in indirect):
+            # Manage rewrites only a plain name of the image itself in its
+            # own directory (see _new_backing_name).
             reason = ("%s names it %r, a name manage does not rewrite"
                       % (user.path, stored))
+
     info = _extra_info(image)
     info["volume"] = top.relpath
+    in_use = image.in_use
+    for user in users:
+        if in_use is None and user.in_use is not None:
+            # Manage rewrites the user's header: a running qemu must not
+            # hold it.
+            in_use = ("%s, whose backing file it is, is in use: %s"
+                      % (user.path, user.in_use))
     return records.SnapshotRecord(
         name=image.name,
         reference={references.SOURCE_NAME: image.path},
         source_reference={references.SOURCE_NAME: top.path},
         size_bytes=size, size_error=size_error,
-        in_use=image.in_use is not None, in_use_reason=image.in_use,
+        in_use=in_use is not None, in_use_reason=in_use,
         unsafe_reason=reason, extra_info=info)
 
 

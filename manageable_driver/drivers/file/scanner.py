@@ -105,12 +105,18 @@ class Inventory:
         backing or data file this scan cannot tell (a protocol, a name
         relative to qemu's working directory): any image of that
         directory may be the one named.
+    :ivar indirect: image key to the images that name it as their
+        backing file through another name (a symbolic link, another
+        directory's name for it): a snapshot manage could not rewrite
+        that name.
     """
 
     images: list[ImageFile]
     backing_of: dict[Key, list[ImageFile]]
     data_file_of: dict[Key, list[ImageFile]]
     unresolved: dict[str, list[ImageFile]] = dataclasses.field(
+        default_factory=dict)
+    indirect: dict[Key, list[ImageFile]] = dataclasses.field(
         default_factory=dict)
 
 
@@ -289,13 +295,60 @@ def iter_dirs(directory: str,
     """
     top = os.open(directory, OPEN_TOP_FLAGS)
     try:
-        yield from _iter_dirs(directory, top, "", depth)
+        yield from _iter_dirs(directory, top, "", depth, mount_of(top))
     finally:
         os.close(top)
 
 
-def _iter_dirs(directory: str, dir_fd: int, prefix: str,
-               depth: int) -> Iterator[tuple[int, str, list[str]]]:
+Mount = tuple[int, int | None]
+"""(st_dev, mount id) of a directory: what must not change below it."""
+
+
+def mount_id(fd: int) -> int | None:
+    """The mount id of open file ``fd`` (``mnt_id`` of
+    ``/proc/self/fdinfo``), None where the kernel does not say."""
+    try:
+        with open("/proc/self/fdinfo/%d" % fd, encoding="ascii",
+                  errors="replace") as f:
+            for line in f:
+                if line.startswith("mnt_id:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def mount_of(fd: int) -> Mount:
+    """The :data:`Mount` of open directory ``fd``."""
+    return os.fstat(fd).st_dev, mount_id(fd)
+
+
+def other_mount(dir_fd: int, name: str, top: Mount) -> str | None:
+    """Why subdirectory ``name`` of ``dir_fd`` is not on ``top``'s mount,
+    or None; looked at without opening it (which would trigger an
+    automount, or hang on a dead server).
+
+    :raises OSError: it cannot be looked at.
+    """
+    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if st.st_dev != top[0]:
+        return "another filesystem (or an automount point)"
+    return None
+
+
+def check_opened(fd: int, top: Mount) -> str | None:
+    """Why opened directory ``fd`` is not on ``top``'s mount (a bind
+    mount of the same filesystem has its own mount id), or None."""
+    here = mount_of(fd)
+    if here[0] != top[0]:
+        return "another filesystem"
+    if None not in (here[1], top[1]) and here[1] != top[1]:
+        return "a mount point"
+    return None
+
+
+def _iter_dirs(directory: str, dir_fd: int, prefix: str, depth: int,
+               top: Mount) -> Iterator[tuple[int, str, list[str]]]:
     with os.scandir(dir_fd) as entries:
         listed = sorted(entries, key=lambda e: e.name)
     files: list[str] = []
@@ -315,18 +368,28 @@ def _iter_dirs(directory: str, dir_fd: int, prefix: str,
             continue
     yield dir_fd, prefix, files
     for name in subdirs:
+        # Never leave the store: a directory of another filesystem or a
+        # mount point inside it holds files that live elsewhere.
         try:
-            sub = os.open(name, OPEN_DIR_FLAGS, dir_fd=dir_fd)
+            why = other_mount(dir_fd, name, top)
+            sub = -1 if why else os.open(name, OPEN_DIR_FLAGS, dir_fd=dir_fd)
         except OSError as exc:
             LOG.warning("Not listing %(dir)s: %(exc)s",
                         {"dir": os.path.join(directory, prefix + name),
                          "exc": exc})
             continue
         try:
+            why = why or check_opened(sub, top)
+            if why:
+                LOG.warning("Not listing %(dir)s: %(why)s",
+                            {"dir": os.path.join(directory, prefix + name),
+                             "why": why})
+                continue
             yield from _iter_dirs(directory, sub, prefix + name + "/",
-                                  depth - 1)
+                                  depth - 1, top)
         finally:
-            os.close(sub)
+            if sub >= 0:
+                os.close(sub)
 
 
 def walk(directory: str, depth: int,
@@ -417,6 +480,21 @@ def _resolve(image: ImageFile, target: str) -> list[Key] | None:
     return list(dict.fromkeys(keys))
 
 
+def _names_directly(user: ImageFile, name: str, target: ImageFile) -> bool:
+    """True when backing file name ``name`` of ``user`` is ``target``'s
+    own name in ``target``'s own directory (the directory part may be
+    spelt any way), which a snapshot manage can rewrite."""
+    if os.path.basename(name) != target.name:
+        return False
+    try:
+        named = os.stat(os.path.join(os.path.dirname(user.path),
+                                     os.path.dirname(name) or "."))
+        own = os.stat(os.path.dirname(target.path))
+    except (OSError, ValueError):
+        return False
+    return (named.st_dev, named.st_ino) == (own.st_dev, own.st_ino)
+
+
 def relate(images: Iterable[ImageFile]) -> Inventory:
     """Find which listed images are backing or data files of others.
 
@@ -437,6 +515,9 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
         if image not in users:
             users.append(image)
 
+    by_key: dict[Key, list[ImageFile]] = {}
+    for image in listed:
+        by_key.setdefault(image.key, []).append(image)
     for image in listed:
         header = image.header
         if header is None:
@@ -448,6 +529,11 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
             for key in keys or ():
                 if key in listed_keys:
                     inventory.backing_of.setdefault(key, []).append(image)
+                    if not any(_names_directly(image, header.backing_file,
+                                               target)
+                               for target in by_key[key]):
+                        inventory.indirect.setdefault(key, []).append(
+                            image)
         data_files = list(header.extents)
         if header.data_file is not None:
             data_files.append(header.data_file)

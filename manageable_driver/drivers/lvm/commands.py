@@ -97,16 +97,28 @@ class LVMCommands:
         LOG.info("Renamed LV %(vg)s/%(old)s to %(new)s",
                  {"vg": self.vg_name, "old": old, "new": new})
 
-    def add_tag(self, lv_name: str, tag: str) -> None:
-        """Add LVM tag ``tag`` to LV ``lv_name``.
+    def _target(self, lv_name: str, uuid: str | None) -> tuple[str, ...]:
+        # By uuid, an admin renaming LVs meanwhile cannot make the command
+        # change another LV; a selection that matches nothing changes
+        # nothing (the caller reads the result back).
+        if uuid is not None:
+            return ("--select", "lv_uuid=%s" % uuid, self.vg_name)
+        return (self._lv_path(lv_name),)
+
+    def add_tag(self, lv_name: str, tag: str,
+                uuid: str | None = None) -> None:
+        """Add LVM tag ``tag`` to LV ``lv_name``, or to the LV ``uuid``.
 
         :raises CommandFailed: lvchange failed.
         """
-        self.runner.run("lvchange", "--addtag", tag, self._lv_path(lv_name))
+        self.runner.run("lvchange", "--addtag", tag,
+                        *self._target(lv_name, uuid))
 
-    def remove_tag(self, lv_name: str, tag: str) -> None:
-        """Remove LVM tag ``tag`` from LV ``lv_name``.
+    def remove_tag(self, lv_name: str, tag: str,
+                   uuid: str | None = None) -> None:
+        """Remove LVM tag ``tag`` from LV ``lv_name``, or from LV ``uuid``.
 
         :raises CommandFailed: lvchange failed.
         """
-        self.runner.run("lvchange", "--deltag", tag, self._lv_path(lv_name))
+        self.runner.run("lvchange", "--deltag", tag,
+                        *self._target(lv_name, uuid))

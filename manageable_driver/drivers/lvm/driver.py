@@ -229,6 +229,7 @@ class LVMDriver(listing.ManageableListingMixin,
 
     def _manage(self, obj: Any, existing_ref: Any, kind: str) -> None:
         how, value = self.parse_lv_reference(existing_ref)
+        cinder_id = self.cinder_id(obj, kind)
         tag = target = ""
         if self.manage_mode == options.MODE_TAG:
             tag = self._tag(obj, kind)
@@ -238,7 +239,11 @@ class LVMDriver(listing.ManageableListingMixin,
         # resolved to it first.
         uuid = (value if how == BY_UUID
                 else self._resolve(existing_ref, (how, value)).uuid)
-        with self.locks.lock(self.vg_name, uuid):
+        # One Cinder id, one LV: the id's lock (taken first and alone, so
+        # no two calls wait for each other) makes the check below and the
+        # change one step for every manage call of that id.
+        with self.locks.lock(self.vg_name, "%s-id:%s" % (kind, cinder_id)), \
+                self.locks.lock(self.vg_name, uuid):
             # Another manage may have renamed or tagged the LV while this
             # one waited: decide on what LVM says now.
             lvs = self.lvm.report()
@@ -254,22 +259,88 @@ class LVMDriver(listing.ManageableListingMixin,
                     reason="the LV was renamed or removed meanwhile "
                            "(now %s)" % (lv.name if lv else "gone"))
             self.ensure_safe(self._record(lv, kind), existing_ref, kind)
-            if target and self._find(lvs, BY_NAME, target) is not None:
-                raise exception.ManageExistingInvalidReference(
-                    existing_ref=existing_ref,
-                    reason="another LV of volume group %s is already "
-                           "named %s" % (self.vg_name, target))
+            if target and lv.name == target:
+                return
+            self._check_id_free(lvs, lv, target, tag, existing_ref)
             if kind == "volume":
                 self._check_type(obj, lv)
             else:
                 self._check_origin(obj, lv, lvs, existing_ref)
             if self.manage_mode == options.MODE_TAG:
-                self.lvm.add_tag(lv.name, tag)
+                self.lvm.add_tag(lv.name, tag, uuid=lv.uuid)
+                self._check_tagged(lv, tag, existing_ref)
                 LOG.info("Managed LV %(vg)s/%(lv)s as %(kind)s %(tag)s",
                          {"vg": self.vg_name, "lv": lv.name, "kind": kind,
                           "tag": tag})
             else:
                 self.lvm.rename(lv.name, target)
+                self._check_renamed(lv, target, existing_ref)
+
+    def _check_tagged(self, lv: report.LogicalVolume, tag: str,
+                      existing_ref: Any) -> None:
+        """Read the tag back: on the verified LV, and on no other.
+
+        :raises VolumeBackendAPIException: it is not; a tag put elsewhere
+            is removed again.
+        """
+        lvs = self.lvm.report()
+        tagged = [other for other in lvs if tag in other.tags]
+        if [other.uuid for other in tagged] == [lv.uuid]:
+            return
+        for other in tagged:
+            if other.uuid != lv.uuid:
+                self.lvm.remove_tag(other.name, tag, uuid=other.uuid)
+        raise exception.VolumeBackendAPIException(
+            data="tag %s is not on LV %s (uuid %s) alone after lvchange "
+                 "(on: %s); removed from any other LV, try again"
+                 % (tag, lv.name, lv.uuid,
+                    ", ".join(other.name for other in tagged) or "none"))
+
+    def _check_renamed(self, lv: report.LogicalVolume, target: str,
+                       existing_ref: Any) -> None:
+        """Read the rename back: lvrename takes a name, not a uuid, so an
+        admin renaming LVs meanwhile could have made it rename another
+        LV; that one gets its name back.
+
+        :raises ManageExistingInvalidReference: another LV was renamed
+            (and renamed back).
+        """
+        lvs = self.lvm.report()
+        now = self._find(lvs, BY_UUID, lv.uuid)
+        if now is not None and now.name == target:
+            return
+        renamed = self._find(lvs, BY_NAME, target)
+        undone = "nothing to undo"
+        if renamed is not None and renamed.uuid != lv.uuid:
+            self.lvm.rename(target, lv.name)
+            undone = ("LV %s (uuid %s) was renamed back to %s"
+                      % (target, renamed.uuid, lv.name))
+        raise exception.ManageExistingInvalidReference(
+            existing_ref=existing_ref,
+            reason="LV %s changed while being managed (it is %s now); %s"
+                   % (lv.uuid, now.name if now else "gone", undone))
+
+    def _check_id_free(self, lvs: list[report.LogicalVolume],
+                       lv: report.LogicalVolume, target: str, tag: str,
+                       existing_ref: Any) -> None:
+        """Refuse a target name or tag another LV of the VG has.
+
+        :raises ManageExistingInvalidReference: another LV has it.
+        """
+        for other in lvs:
+            if other.uuid == lv.uuid:
+                continue
+            if target and other.name == target:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref,
+                    reason="another LV of volume group %s is already "
+                           "named %s" % (self.vg_name, target))
+            if tag and tag in other.tags:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref,
+                    reason="LV %s of volume group %s already carries tag "
+                           "%s: one Cinder id names one LV"
+                           % (other.name, self.vg_name, tag))
 
     def manage_existing(self, volume: Any, existing_ref: Any) -> None:
         """Adopt the LV ``existing_ref`` names as ``volume``.
@@ -337,7 +408,7 @@ class LVMDriver(listing.ManageableListingMixin,
         with self.locks.lock(self.vg_name, lv.uuid):
             current = self._find(self.lvm.report(), BY_UUID, lv.uuid)
             if current is not None and tag in current.tags:
-                self.lvm.remove_tag(current.name, tag)
+                self.lvm.remove_tag(current.name, tag, uuid=current.uuid)
 
     def unmanage(self, volume: Any) -> None:
         """Release ``volume``; the LV and its data stay as they are.
