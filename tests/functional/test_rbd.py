@@ -85,8 +85,8 @@ class ListingTest(helpers.RBDTestCase):
             self.assertEqual("%s/%s@base" % (self.pool, parent),
                              got[child]["extra_info"]["parent"])
         self.assertIn(".deleted", reasons["volume-x.deleted"])
-        self.assertIn("snapshot name template",
-                      reasons["snapshot-%s" % SNAPSHOT_ID])
+        self.assertIn("name made by snapshot_name_template for Cinder "
+                      "snapshot", reasons["snapshot-%s" % SNAPSHOT_ID])
         self.assertIn("does not exist", reasons["headless"])
         self.assertIsNone(got["headless"]["size"])
         self.assertIn("layering", got["plain"]["extra_info"]["features"])
@@ -128,8 +128,8 @@ class ListingTest(helpers.RBDTestCase):
                          plain["reference"])
         self.assertIn("clone snapshot", reasons["a.clone_snap"])
         self.assertIn("backup", reasons["backup.v.snap.1"])
-        self.assertIn("volume name template",
-                      reasons["volume-%s" % VOLUME_ID])
+        self.assertIn("name made by volume_name_template for Cinder "
+                      "volume", reasons["volume-%s" % VOLUME_ID])
         self.assertIn("protected with 1 clone(s)", reasons["protected"])
 
     def test_managed_names_and_round_trip(self):
@@ -143,13 +143,8 @@ class ListingTest(helpers.RBDTestCase):
         # What Cinder's unmanage leaves: a volume name whose id Cinder no
         # longer manages.
         free = got["volume-%s" % other]
-        if hasattr(listing, "CINDER_MADE"):
-            # The listing base that frees such names (issue 13).
-            self.assertTrue(free["safe_to_manage"], free)
-            self.assertIn(listing.CINDER_MADE, free["extra_info"])
-        else:
-            self.assertFalse(free["safe_to_manage"])
-            self.assertIn("name template", free["reason_not_safe"])
+        self.assertTrue(free["safe_to_manage"], free)
+        self.assertIn(listing.CINDER_MADE, free["extra_info"])
 
 
 class ManageTest(helpers.RBDTestCase):

@@ -97,7 +97,7 @@ class UsageTest(base.TestCase):
         self.assertEqual(2, code)
         # Echoed as given, not lower-cased.
         self.assertIn("volume_driver = Vendor.Driver in [b1]", err)
-        self.assertIn("pass --driver (file, lvm)", err)
+        self.assertIn("pass --driver (file, lvm, rbd)", err)
 
     def test_no_backend_explains_the_choices(self):
         code, out, err = run_cli("list", "volumes")

@@ -25,13 +25,13 @@ import json
 import os
 
 from manageable_driver import listing
+from manageable_driver import namespace
 from manageable_driver.drivers.rbd import header
 from manageable_driver.drivers.rbd import images
 from tests import base
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "rbd_pool.json")
 UUID = "11111111-2222-4333-8444-555555555555"
-TEMPLATES = images.Templates("volume-%s", "snapshot-%s")
 
 
 def recorded_scan():
@@ -49,6 +49,11 @@ def recorded_scan():
     return images.PoolScan(raw["pool_id"], raw["pool_name"], scanned)
 
 
+# Cinder's default templates, as the driver reads them, listing snapshots.
+SNAPSHOTS = namespace.NameSpace("volume-%s", "snapshot-%s",
+                                namespace.SNAPSHOT)
+
+
 def entries(recs, template):
     return {rec.reference["source-name"]: listing.build_entry(
         rec, listing.assess(rec, {}, template)) for rec in recs}
@@ -58,7 +63,7 @@ class RecordedPoolTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.pool = images.Pool(recorded_scan(), TEMPLATES)
+        self.pool = images.Pool(recorded_scan())
 
     def test_volume_entries(self):
         got = entries(self.pool.volume_records(), "volume-%s")
@@ -81,8 +86,8 @@ class RecordedPoolTest(base.TestCase):
                       got["headless"]["extra_info"]["error"])
         self.assertTrue(reasons["odd"].startswith("in use: 1 watcher(s):"))
         self.assertEqual(2, got["odd"]["size"])
-        self.assertIn("snapshot name template",
-                      reasons["snapshot-%s" % UUID])
+        self.assertIn("name made by snapshot_name_template for Cinder "
+                      "snapshot", reasons["snapshot-%s" % UUID])
         # base3's only snapshot is in the trash with a clone.
         self.assertIn("snapshots with clones", reasons["base3"])
         self.assertEqual(
@@ -100,7 +105,7 @@ class RecordedPoolTest(base.TestCase):
     def test_snapshot_entries(self):
         recs = self.pool.snapshot_records()
         got = {(r.source_reference["source-name"], r.name): listing.
-               build_entry(r, listing.assess(r, {}, "snapshot-%s"))
+               build_entry(r, listing.assess(r, {}, SNAPSHOTS))
                for r in recs}
         self.assertEqual(7, len(got))
         img = "snapshot-%s" % UUID
@@ -109,7 +114,7 @@ class RecordedPoolTest(base.TestCase):
         self.assertIn("unprotected with 1 clone", reasons[("base2", "s2")])
         trash, = [k for k in got if k[0] == "base3"]
         self.assertIn("a trash snapshot", reasons[trash])
-        self.assertIn("volume name template",
+        self.assertIn("name made by volume_name_template for Cinder volume",
                       reasons[(img, "volume-%s" % UUID)])
         self.assertIn("clone snapshot", reasons[(img, "a.clone_snap")])
         self.assertIn("backup", reasons[(img, "backup.x.snap.1")])
@@ -158,7 +163,7 @@ class DecoderTest(base.TestCase):
         omap = dict(self.omaps["odd"], size=b"\x01\x02")
         scan = images.PoolScan(1, "volumes", (images.ScannedImage(
             "odd", "abc", omap),))
-        rec, = images.Pool(scan, TEMPLATES).volume_records()
+        rec, = images.Pool(scan).volume_records()
         self.assertIsNone(rec.size_bytes)
         self.assertIn("2 bytes, not 8", rec.size_error)
 
@@ -166,7 +171,7 @@ class DecoderTest(base.TestCase):
         scan = images.PoolScan(1, "volumes", (images.ScannedImage(
             "odd", "abc", self.omaps["odd"], watchers=None,
             watchers_error="error 110"),))
-        rec, = images.Pool(scan, TEMPLATES).volume_records()
+        rec, = images.Pool(scan).volume_records()
         self.assertTrue(rec.in_use)
         self.assertEqual("watchers unreadable: error 110", rec.in_use_reason)
 
@@ -189,15 +194,15 @@ class DecoderTest(base.TestCase):
         scan = images.PoolScan(scan.pool_id, scan.pool_name, tuple(
             i for i in scan.images if i.name in ("base", "odd")))
         base_id = next(i.image_id for i in scan.images if i.name == "base")
-        unseen = images.Pool(scan, TEMPLATES).unseen_clones()
+        unseen = images.Pool(scan).unseen_clones()
         self.assertEqual([base_id], [image_id for image_id, _s in unseen])
         for found, why in ((2, "snapshots with clones share its data: "
                                 "s1 (2)"),
                            ("listing its clones failed: boom",
                             "the clones of protected snapshot s1 are "
                             "unknown: listing its clones failed: boom")):
-            pool = images.Pool(scan, TEMPLATES, {unseen[0]: found})
+            pool = images.Pool(scan, {unseen[0]: found})
             rec = pool.volume_records()[0]
             self.assertEqual(("base", why), (rec.name, rec.unsafe_reason))
-        self.assertIsNone(images.Pool(scan, TEMPLATES, {unseen[0]: 0})
+        self.assertIsNone(images.Pool(scan, {unseen[0]: 0})
                           .volume_records()[0].unsafe_reason)

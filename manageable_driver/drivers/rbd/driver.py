@@ -87,16 +87,12 @@ class RBDDriver(listing.ManageableListingMixin,
         self.cluster = cluster.Cluster(self.settings)
         self.locks = locks.get_provider(self.configuration)
 
-    def _templates(self) -> images.Templates:
-        return images.Templates(self._template("volume"),
-                                self._template("snapshot"))
-
     def _pool(self, scan: images.PoolScan) -> images.Pool:
-        pool = images.Pool(scan, self._templates())
+        pool = images.Pool(scan)
         unseen = pool.unseen_clones()
         if not unseen:
             return pool
-        return images.Pool(scan, self._templates(),
+        return images.Pool(scan,
                            self.cluster.children(unseen))
 
     # Listing -------------------------------------------------------------

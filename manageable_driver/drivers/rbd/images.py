@@ -15,10 +15,9 @@
 Pure: :mod:`.cluster` reads the pool once into a :class:`PoolScan`; the
 functions here decide, per image and per snapshot, everything the listing
 and manage need (size, in use, why not safe, extra_info). Rules of this
-backend beyond the listing base:
+backend beyond the listing base (which already refuses a name Cinder
+makes for the other kind):
 
-- a name Cinder's template makes for the other kind (``snapshot-<uuid>``
-  as an image, ``volume-<uuid>`` as a snapshot) is not safe;
 - ``*.deleted`` images (the parents Cinder's RBD driver keeps after
   deleting a volume that still has clones), ``*.clone_snap`` snapshots
   (Cinder's clone sources) and ``backup.*.snap.*`` snapshots (Cinder's
@@ -42,7 +41,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from manageable_driver import listing
 from manageable_driver import records
 from manageable_driver.drivers.rbd import header
 
@@ -106,14 +104,6 @@ class PoolScan:
 
 
 @dataclasses.dataclass(frozen=True)
-class Templates:
-    """Cinder's name templates."""
-
-    volume: str
-    snapshot: str
-
-
-@dataclasses.dataclass(frozen=True)
 class Image:
     """An image decoded: header (or why not) and snapshots."""
 
@@ -141,14 +131,12 @@ class Pool:
     """A decoded pool scan, with the clone relations between its images.
 
     :param scan: what :mod:`.cluster` read.
-    :param templates: Cinder's name templates.
     """
 
-    def __init__(self, scan: PoolScan, templates: Templates,
+    def __init__(self, scan: PoolScan,
                  elsewhere: dict[tuple[str, int], int | str] | None = None
                  ) -> None:
         self.scan = scan
-        self.templates = templates
         # (image id, snapshot id) -> clones librbd found in every pool,
         # or why it could not (:meth:`unseen_clones`).
         self.elsewhere = elsewhere or {}
@@ -227,11 +215,6 @@ class Pool:
 
     def _volume_reason(self, image: Image) -> str | None:
         name = image.scanned.name
-        owner = listing.id_from_name(self.templates.snapshot, name)
-        if owner is not None:
-            return ("name follows Cinder's snapshot name template (%s): "
-                    "it is the name of snapshot %s, not of a volume"
-                    % (self.templates.snapshot, owner))
         problem = name_problem(name)
         if problem:
             # librbd took it; manage could not rename it.
@@ -319,11 +302,6 @@ class Pool:
     def _snapshot_reason(self, image: Image,
                          snap: header.Snapshot) -> str | None:
         name = snap.name
-        owner = listing.id_from_name(self.templates.volume, name)
-        if owner is not None:
-            return ("name follows Cinder's volume name template (%s): it "
-                    "is the name of volume %s, not of a snapshot"
-                    % (self.templates.volume, owner))
         problem = name_problem(name)
         if problem:
             return "not a name this driver can manage: %s" % problem
