@@ -125,6 +125,12 @@ class FileDriver(listing.ManageableListingMixin,
 
     # -- listing -----------------------------------------------------------
 
+    def listing_scope(self) -> str:
+        """Names the backend for kept listings (see listing_cache)."""
+        return "file:%s" % sorted(
+            os.path.normpath(os.path.abspath(d))
+            for d in self.configuration.file_volume_dirs or [])
+
     def list_volume_records(self) -> Iterator[records.VolumeRecord]:
         """Yield every regular file of the image directories.
 
