@@ -68,8 +68,9 @@ common_opts = [
 def _option_groups() -> list[tuple[str, list[cfg.Opt]]]:
     from manageable_driver.drivers.file import options as file_options
     from manageable_driver.drivers.lvm import options as lvm_options
+    from manageable_driver.listing_cache import cache_opts
     return [("backend", common_opts + lvm_options.lvm_opts
-             + file_options.file_opts)]
+             + file_options.file_opts + cache_opts)]
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
