@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+import functools
 import os
 import statistics
 import sys
@@ -138,20 +139,35 @@ def measure(label: str, make: MakeDriver, runs: int) -> None:
              / statistics.median(cold_times)))
 
 
+def file_driver(images: str, lock_dir: str, seconds: float | None) -> Any:
+    """A file driver of directory ``images``; ``seconds`` of keeping
+    (None: the default)."""
+    conf = cfg.ConfigOpts()
+    conf(args=[])
+    conf.register_opts(opts.common_opts + file_options.file_opts)
+    conf.set_override("file_volume_dirs", [images])
+    configure(conf, lock_dir, seconds)
+    return FileDriver(conf)
+
+
+def lvm_driver(vg: layout.LVMVolumeGroup, lock_dir: str,
+               seconds: float | None) -> Any:
+    """An LVM driver of ``vg``; ``seconds`` of keeping (None: the
+    default)."""
+    conf = cfg.ConfigOpts()
+    conf.register_opts(opts.common_opts + lvm_options.lvm_opts)
+    conf.set_override("volume_group", vg.vg_name)
+    conf.set_override("lvm_conf_file", vg.conf_file)
+    configure(conf, lock_dir, seconds)
+    return lvm.LVMDriver(configuration=conf)
+
+
 def file_backend(count: int, runs: int) -> None:
     with tempfile.TemporaryDirectory() as images, \
             tempfile.TemporaryDirectory() as lock_dir:
         file_listing.make_copies(images, count)
-
-        def make(seconds: float | None) -> Any:
-            conf = cfg.ConfigOpts()
-            conf(args=[])
-            conf.register_opts(opts.common_opts + file_options.file_opts)
-            conf.set_override("file_volume_dirs", [images])
-            configure(conf, lock_dir, seconds)
-            return FileDriver(conf)
-
-        measure("file, %d images" % count, make, runs)
+        measure("file, %d images" % count,
+                functools.partial(file_driver, images, lock_dir), runs)
 
 
 def lvm_backend(count: int, runs: int) -> None:
@@ -161,17 +177,8 @@ def lvm_backend(count: int, runs: int) -> None:
         lvs = lvm_listing.build_layout(count)
         vg.restore(lvs)
         with tempfile.TemporaryDirectory() as lock_dir:
-
-            def make(seconds: float | None) -> Any:
-                conf = cfg.ConfigOpts()
-                conf.register_opts(opts.common_opts + lvm_options.lvm_opts)
-                conf.set_override("volume_group", vg.vg_name)
-                conf.set_override("lvm_conf_file", vg.conf_file)
-                configure(conf, lock_dir, seconds)
-                return lvm.LVMDriver(configuration=conf)
-
             measure("LVM, %d LVs + %d snapshots" % (count, len(lvs) - count),
-                    make, runs)
+                    functools.partial(lvm_driver, vg, lock_dir), runs)
     finally:
         vg.cleanUp()
 

@@ -431,7 +431,7 @@ def _has_field(entries: Sequence[dict[str, Any]], key: str) -> bool:
 
 def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
             has_marker: bool, reference: Any,
-            want: int) -> tuple[list[int], list[int]] | None:
+            want: int) -> tuple[list[int], list[int], bool] | None:
     """Indexes, in input order, of a subset of ``entries`` holding the page.
 
     Only the first sort key is looked at.  Its value at the marker (the
@@ -441,8 +441,10 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
     after the marker and before it.  Entries with one of those values,
     ties included, are kept for the exact sort.
 
-    :returns: the indexes, and those of the entries the marker names
-        (empty without one); or None when the first key cannot be bounded
+    :returns: the indexes, those of the entries the marker names (empty
+        without one), and whether ``want`` entries follow the marker's
+        value strictly (then the page holds no entry beyond them); or
+        None when the first key cannot be bounded
         in C (missing values, types only a comparator orders), when the
         bounds would keep everything, or when a later key is missing from
         some entry (the exact path names the entry).
@@ -501,20 +503,29 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
             bounds[start] = True
         if len(nearest) == want:
             bounds.setdefault(nearest[-1], False)
+    full = len(nearest) == want
     kept = list(itertools.compress(range(len(values)),
                                    map(keep.__contains__, values)))
     if len(kept) <= 2 * want:
-        return kept, positions
+        return kept, positions, full
     dropped: set[int] = set()
+    # The marker's group first: when the page lies inside it, the rest
+    # need not be looked at.
     for bound, with_marker in bounds.items():
-        group = [i for i in kept if values[i] == bound]
+        group = list(itertools.compress(kept, map(
+            operator.eq, map(values.__getitem__, kept),
+            itertools.repeat(bound))))
         if len(group) > want:
-            narrowed = _narrow([entries[i] for i in group], pairs[1:],
-                               with_marker, reference, want)
+            narrowed = _narrow(list(map(entries.__getitem__, group)),
+                               pairs[1:], with_marker, reference, want)
             if narrowed is not None:
+                inside = list(map(group.__getitem__, narrowed[0]))
+                if with_marker and narrowed[2]:
+                    return inside, positions, full
                 dropped.update(group)
-                dropped.difference_update(group[i] for i in narrowed[0])
-    return [i for i in kept if i not in dropped], positions
+                dropped.difference_update(inside)
+    return (list(itertools.filterfalse(dropped.__contains__, kept)),
+            positions, full)
 
 
 def _marker_positions_in(references: list[dict[str, Any]],
@@ -575,7 +586,7 @@ def paginate(entries: Sequence[dict[str, Any]], marker: Any, limit: Any,
         narrowed = _narrow(entries, pairs, has_marker, reference,
                            skip + page_size)
         if narrowed is not None:
-            subset, found = narrowed
+            subset, found, _full = narrowed
             entries = [entries[i] for i in subset]
             # Where the marker's entries went; those dropped come after
             # the first one in sort order.
