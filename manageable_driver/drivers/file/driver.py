@@ -83,6 +83,9 @@ class FileDriver(listing.ManageableListingMixin,
         # renameat2.
         self.step_hook: fsops.StepHook | None = None
         self.use_renameat2 = True
+        # Headers of the last listing, reused for unchanged files by the
+        # next listing (never by manage).
+        self.header_cache = scanner.HeaderCache()
 
     # -- configuration -----------------------------------------------------
 
@@ -112,12 +115,12 @@ class FileDriver(listing.ManageableListingMixin,
                              % (dirs[i], dirs[j]))
         return dirs
 
-    def _scan(self, dirs: list[str],
-              steady: bool = False) -> scanner.Inventory:
+    def _scan(self, dirs: list[str], steady: bool = False,
+              known: scanner.HeaderCache | None = None) -> scanner.Inventory:
         try:
             return scanner.scan(dirs,
                                 self.configuration.file_volume_scan_depth,
-                                steady=steady)
+                                steady=steady, known=known)
         except OSError as exc:
             raise exception.VolumeBackendAPIException(
                 data="cannot list image directory %s: %s"
@@ -137,7 +140,7 @@ class FileDriver(listing.ManageableListingMixin,
         :raises VolumeBackendAPIException: no directory is configured,
             or one cannot be listed.
         """
-        inventory = self._scan(self.directories)
+        inventory = self._scan(self.directories, known=self.header_cache)
         for image in inventory.images:
             yield file_records.volume_record(image, inventory)
 
@@ -147,7 +150,7 @@ class FileDriver(listing.ManageableListingMixin,
         :raises VolumeBackendAPIException: no directory is configured,
             or one cannot be listed.
         """
-        inventory = self._scan(self.directories)
+        inventory = self._scan(self.directories, known=self.header_cache)
         for image in inventory.images:
             if image.key in inventory.backing_of:
                 yield file_records.snapshot_record(image, inventory)
