@@ -276,8 +276,7 @@ class _Column:
         if self.unpacked:
             # The common reference shape: one value per dict, unpacked in
             # C instead of a call per entry.
-            raw = list(itertools.chain.from_iterable(
-                map(dict.values, raw)))
+            raw = _unpack(raw)
             types = set(map(type, raw))
         elif any(issubclass(kind, dict) for kind in types):
             raw = [_reduce(value) for value in raw]
@@ -290,6 +289,22 @@ class _Column:
         self.values = raw
         self.types = types
         self.kind = _kind(types, raw)
+
+
+def _unpack(raw: list[dict[Any, Any]]) -> list[Any]:
+    """The value of each one-item dict in ``raw``.
+
+    Drivers give every reference the same key: looking that key up is
+    half the cost of iterating a view of each dict.  A dict with another
+    key falls back to the views.
+    """
+    (key,) = raw[0]
+    try:
+        return list(map(operator.itemgetter(key), raw))
+    except (KeyError, TypeError):
+        # TypeError: an unhashable key cannot be the only one of a dict,
+        # but a key whose hash or equality raises can.
+        return list(itertools.chain.from_iterable(map(dict.values, raw)))
 
 
 _NUMBERS = frozenset((int, float, bool))
@@ -430,8 +445,9 @@ def _has_field(entries: Sequence[dict[str, Any]], key: str) -> bool:
 
 
 def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
-            has_marker: bool, reference: Any,
-            want: int) -> tuple[list[int], list[int], bool] | None:
+            has_marker: bool, reference: Any, want: int,
+            first: list[Any] | None = None
+            ) -> tuple[list[int], list[int], bool] | None:
     """Indexes, in input order, of a subset of ``entries`` holding the page.
 
     Only the first sort key is looked at.  Its value at the marker (the
@@ -441,6 +457,8 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
     after the marker and before it.  Entries with one of those values,
     ties included, are kept for the exact sort.
 
+    :param first: the values of the first sort key's own field in every
+        entry, when the caller has them (its name, not an alias).
     :returns: the indexes, those of the entries the marker names (empty
         without one), and whether ``want`` entries follow the marker's
         value strictly (then the page holds no entry beyond them); or
@@ -450,7 +468,10 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
         some entry (the exact path names the entry).
     """
     key, desc = pairs[0]
-    field, raw = _field_values(entries, key)
+    if first is None:
+        field, raw = _field_values(entries, key)
+    else:
+        field, raw = key, first
     column = _Column(raw, desc)
     if column.kind == "other" or column.has_missing:
         return None
@@ -516,8 +537,15 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
             operator.eq, map(values.__getitem__, kept),
             itertools.repeat(bound))))
         if len(group) > want:
+            # The group's entries are scattered in memory: reading each
+            # one's reference again would cost about as much as a pass
+            # over all entries, so the references at hand are reused.
+            group_refs = None
+            if refs is not None and pairs[1][0] == MARKER_KEY:
+                group_refs = list(map(refs.__getitem__, group))
             narrowed = _narrow(list(map(entries.__getitem__, group)),
-                               pairs[1:], with_marker, reference, want)
+                               pairs[1:], with_marker, reference, want,
+                               group_refs)
             if narrowed is not None:
                 inside = list(map(group.__getitem__, narrowed[0]))
                 if with_marker and narrowed[2]:
@@ -539,9 +567,17 @@ def _marker_positions_in(references: list[dict[str, Any]],
     positions = []
     if type(reference) is dict and len(reference) == 1:
         (value,) = reference.values()
-        same = itertools.compress(range(len(values)), map(
-            operator.eq, values, itertools.repeat(value)))
-        positions = [i for i in same if references[i] == reference]
+        # list.index compares in C without a call per entry; its identity
+        # shortcut only adds candidates, and the dict comparison below
+        # (which has the same shortcut) decides.
+        index = -1
+        while True:
+            try:
+                index = values.index(value, index + 1)
+            except ValueError:
+                break
+            if references[index] == reference:
+                positions.append(index)
     if not positions:
         raise _invalid("marker not found: %s" % (reference,))
     return positions
