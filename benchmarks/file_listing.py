@@ -44,6 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 from oslo_config import cfg  # noqa: E402
 
+from manageable_driver import listing_cache  # noqa: E402
 from manageable_driver.drivers.file import FileDriver  # noqa: E402
 
 RUNS = 5
@@ -113,6 +114,9 @@ def driver_for(directory, lock_dir):
     driver = FileDriver(conf)
     conf.set_override("file_volume_dirs", [directory])
     conf.set_override("manageable_lock_path", lock_dir)
+    # Every run lists the directory: no kept listing.
+    conf.register_opts(listing_cache.cache_opts)
+    conf.set_override(listing_cache.OPTION, 0)
     return driver
 
 

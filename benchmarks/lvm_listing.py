@@ -48,6 +48,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 from oslo_concurrency import processutils  # noqa: E402
 from oslo_config import cfg  # noqa: E402
 
+from manageable_driver import listing_cache  # noqa: E402
 from manageable_driver import opts  # noqa: E402
 from manageable_driver.drivers import lvm  # noqa: E402
 from manageable_driver.drivers.lvm import options  # noqa: E402
@@ -83,10 +84,13 @@ def our_listing(vg: layout.LVMVolumeGroup,
                 lock_path: str) -> tuple[float, int, int]:
     """Median seconds for one page, subprocesses per listing, entries."""
     conf = cfg.ConfigOpts()
-    conf.register_opts(opts.common_opts + options.lvm_opts)
+    conf.register_opts(opts.common_opts + options.lvm_opts
+                       + listing_cache.cache_opts)
     conf.set_override("volume_group", vg.vg_name)
     conf.set_override("lvm_conf_file", vg.conf_file)
     conf.set_override("manageable_lock_path", lock_path)
+    # Every run lists the VG: no kept listing.
+    conf.set_override(listing_cache.OPTION, 0)
     counter = Counter()
     driver = lvm.LVMDriver(configuration=conf, execute=counter)
     times = []

@@ -33,9 +33,12 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
+import re
+import threading
 from typing import Any
 
 from manageable_driver import exception
+from manageable_driver import listing_cache
 from manageable_driver import namespace
 from manageable_driver import pagination
 from manageable_driver import records
@@ -143,6 +146,11 @@ def gib_size(record: records.VolumeRecord) -> int | None:
     return sizes.bytes_to_gib_ceil(record.size_bytes)
 
 
+def sort_entry(record: records.VolumeRecord) -> dict[str, Any]:
+    """What a listing sorts and pages ``record`` by."""
+    return {"reference": record.reference, "size": gib_size(record)}
+
+
 def build_entry(record: records.VolumeRecord,
                 verdict: Verdict) -> dict[str, Any]:
     """Return Cinder's manageable-list entry for ``record``."""
@@ -173,6 +181,33 @@ class ManageableListingMixin(abc.ABC):
     """
 
     configuration: Any
+    _listing_cache: listing_cache.ListingCache | None = None
+    _listing_cache_lock = threading.Lock()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A backend's own manage and unmanage show in its next listing at
+        # once, without it doing anything for it.
+        for name in listing_cache.CHANGING_METHODS:
+            method = cls.__dict__.get(name)
+            if callable(method):
+                setattr(cls, name, listing_cache.invalidating(method))
+
+    @property
+    def listing_cache(self) -> listing_cache.ListingCache:
+        """The kept listings of this driver object (see
+        :mod:`manageable_driver.listing_cache`)."""
+        with self._listing_cache_lock:
+            if self._listing_cache is None:
+                conf = self.configuration
+                lock_path = getattr(conf, "safe_get", lambda name: None)(
+                    "manageable_lock_path")
+                self._listing_cache = listing_cache.ListingCache(
+                    lambda: listing_cache.seconds_of(conf),
+                    listing_cache.Generation(
+                        lock_path, listing_cache.scope_of(self)),
+                    sort_entry)
+            return self._listing_cache
 
     @abc.abstractmethod
     def list_volume_records(self) -> Iterable[records.VolumeRecord]:
@@ -198,22 +233,16 @@ class ManageableListingMixin(abc.ABC):
         # Refuse bad arguments before the backend is asked anything.
         pagination.check_arguments(marker, limit, offset, sort_keys,
                                    sort_dirs, SORT_KEYS)
-        recs = list(list_records())
         # Sorting and the marker need only the reference and the size, so
         # the verdict and the full entry are built for the page alone, not
-        # for each of thousands of objects.
-        keys = [{"reference": rec.reference, "size": gib_size(rec)}
-                for rec in recs]
-        page = pagination.paginate(keys, marker, limit, offset, sort_keys,
-                                   sort_dirs)
-        position = {id(key): i for i, key in enumerate(keys)}
+        # for each of thousands of objects; and from this call's managed
+        # list, whether the records are kept or not.
+        page = self.listing_cache.snapshot(kind, list_records).page(
+            marker, limit, offset, sort_keys, sort_dirs)
         names = self.name_space(kind)
         managed = managed_names(cinder_objects, names.template())
-        entries = []
-        for key in page:
-            rec = recs[position[id(key)]]
-            entries.append(build_entry(rec, assess(rec, managed, names)))
-        return entries
+        return [build_entry(rec, assess(rec, managed, names))
+                for rec in page]
 
     def get_manageable_volumes(self, cinder_volumes: Any, marker: Any,
                                limit: Any, offset: Any, sort_keys: Any,

@@ -77,10 +77,11 @@ def _option_groups() -> list[tuple[str, list[cfg.Opt]]]:
     from manageable_driver.drivers.file import options as file_options
     from manageable_driver.drivers.lvm import options as lvm_options
     from manageable_driver.drivers.rbd import options as rbd_options
+    from manageable_driver.listing_cache import cache_opts
     backend_opts = [o for o in common_opts if o not in name_template_opts]
     return [("DEFAULT", name_template_opts),
             ("backend", backend_opts + lvm_options.lvm_opts
-             + file_options.file_opts + rbd_options.rbd_opts)]
+             + file_options.file_opts + rbd_options.rbd_opts + cache_opts)]
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -18,7 +18,11 @@ handles, and a clear :class:`~manageable_driver.exception.InvalidInput`
 where Cinder crashes or silently does something else.
 
 Cinder sorts the whole list with a Python comparator and then slices it.
-Here each sort key becomes a column of plain values that compare in C
+Here the first sort key alone first narrows the entries down to those
+that can be on the page (:func:`_narrow`): with distinct sizes that is
+about ``offset + limit`` of them, so the later keys (the reference,
+whose value needs a dict unpacked) are computed for those alone.  Then
+each sort key becomes a column of plain values that compare in C
 (numbers negated for a reversed direction), one linear pass finds the
 marker, and a bounded heap picks only the ``offset + limit`` entries the
 page needs.  Values whose order C comparisons cannot reproduce (mixed
@@ -28,6 +32,7 @@ gives Cinder's answer where Cinder has one and never raises.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from collections.abc import Sequence
 import decimal
@@ -191,6 +196,15 @@ def _check_marker(marker: Any) -> tuple[bool, Any]:
                    "not %s %r" % (type(marker).__name__, marker))
 
 
+def parse_marker(marker: Any) -> tuple[bool, Any]:
+    """Return whether a marker was given, and the reference it names.
+
+    :param marker: as for :func:`paginate`.
+    :raises InvalidInput: not valid JSON, or neither a dict nor a str.
+    """
+    return _check_marker(marker)
+
+
 def check_arguments(marker: Any, limit: Any, offset: Any, sort_keys: Any,
                     sort_dirs: Any,
                     keys: Sequence[str] | None = None) -> None:
@@ -219,12 +233,21 @@ def check_arguments(marker: Any, limit: Any, offset: Any, sort_keys: Any,
 
 def _values(entries: Sequence[dict[str, Any]], key: str) -> list[Any]:
     """The raw value of ``key`` in every entry, or InvalidInput."""
+    return _field_values(entries, key)[1]
+
+
+def _field_values(entries: Sequence[dict[str, Any]],
+                  key: str) -> tuple[str, list[Any]]:
+    """The field ``key`` names in the entries, and its raw values.
+
+    :raises InvalidInput: some entry has no such field.
+    """
     fields = [key]
     if key in KEY_ALIASES:
         fields.append(KEY_ALIASES[key])
     for field in fields:
         try:
-            return list(map(operator.itemgetter(field), entries))
+            return field, list(map(operator.itemgetter(field), entries))
         except KeyError:
             pass
     position = next(i for i, entry in enumerate(entries)
@@ -241,16 +264,19 @@ class _Column:
     path can.
     """
 
-    __slots__ = ("values", "kind", "has_missing", "desc")
+    __slots__ = ("values", "kind", "has_missing", "desc", "unpacked",
+                 "types")
 
     def __init__(self, raw: list[Any], desc: bool) -> None:
         self.desc = desc
         types = set(map(type, raw))
-        if types == {dict} and set(map(len, raw)) == {1}:
+        # Whether every raw value was a plain dict of one item, now its
+        # item's value.
+        self.unpacked = types == {dict} and set(map(len, raw)) == {1}
+        if self.unpacked:
             # The common reference shape: one value per dict, unpacked in
             # C instead of a call per entry.
-            raw = list(itertools.chain.from_iterable(
-                map(dict.values, raw)))
+            raw = _unpack(raw)
             types = set(map(type, raw))
         elif any(issubclass(kind, dict) for kind in types):
             raw = [_reduce(value) for value in raw]
@@ -261,7 +287,24 @@ class _Column:
             types.discard(type(None))
             types.discard(_Missing)
         self.values = raw
+        self.types = types
         self.kind = _kind(types, raw)
+
+
+def _unpack(raw: list[dict[Any, Any]]) -> list[Any]:
+    """The value of each one-item dict in ``raw``.
+
+    Drivers give every reference the same key: looking that key up is
+    half the cost of iterating a view of each dict.  A dict with another
+    key falls back to the views.
+    """
+    (key,) = raw[0]
+    try:
+        return list(map(operator.itemgetter(key), raw))
+    except (KeyError, TypeError):
+        # TypeError: an unhashable key cannot be the only one of a dict,
+        # but a key whose hash or equality raises can.
+        return list(itertools.chain.from_iterable(map(dict.values, raw)))
 
 
 _NUMBERS = frozenset((int, float, bool))
@@ -355,21 +398,186 @@ def _cinder_cmp(columns: list[_Column]) -> Callable[[int, int], int]:
     return compare
 
 
-def _marker_positions(entries: Sequence[dict[str, Any]],
-                      reference: Any) -> list[int]:
+def _marker_positions(entries: Sequence[dict[str, Any]], reference: Any,
+                      found: list[Any] | None = None) -> list[int]:
     """Indexes of the entries whose reference equals ``reference``.
 
     One pass, in C: an entry without a reference matches nothing.
+
+    :param found: every entry's reference, when the caller has them.
     """
-    try:
-        found: Any = list(map(dict.get, entries,
-                              itertools.repeat(MARKER_KEY),
-                              itertools.repeat(MISSING)))
-    except TypeError:
-        # Some entry is a mapping but not a dict.
-        found = [entry.get(MARKER_KEY, MISSING) for entry in entries]
+    if found is None:
+        try:
+            found = list(map(operator.itemgetter(MARKER_KEY), entries))
+        except (KeyError, TypeError):
+            found = None
+    if found is not None and type(reference) is dict:
+        # Searches compare in C without a list of results.  Their
+        # identity shortcut changes nothing: a dict equals itself.
+        try:
+            first = found.index(reference)
+        except ValueError:
+            raise _invalid("marker not found: %s" % (reference,))
+        try:
+            found.index(reference, first + 1)
+        except ValueError:
+            return [first]
+    if found is None:
+        try:
+            found = list(map(dict.get, entries,
+                             itertools.repeat(MARKER_KEY),
+                             itertools.repeat(MISSING)))
+        except TypeError:
+            # Some entry is a mapping but not a dict.
+            found = [entry.get(MARKER_KEY, MISSING) for entry in entries]
     matches = map(operator.eq, found, itertools.repeat(reference))
     positions = list(itertools.compress(range(len(entries)), matches))
+    if not positions:
+        raise _invalid("marker not found: %s" % (reference,))
+    return positions
+
+
+def _has_field(entries: Sequence[dict[str, Any]], key: str) -> bool:
+    """Whether :func:`_values` finds ``key`` in every entry."""
+    fields = [key] + ([KEY_ALIASES[key]] if key in KEY_ALIASES else [])
+    return any(all(map(operator.contains, entries, itertools.repeat(field)))
+               for field in fields)
+
+
+def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
+            has_marker: bool, reference: Any, want: int,
+            first: list[Any] | None = None
+            ) -> tuple[list[int], list[int], bool] | None:
+    """Indexes, in input order, of a subset of ``entries`` holding the page.
+
+    Only the first sort key is looked at.  Its value at the marker (the
+    first match in sort order) is one bound; the ``want`` nearest values
+    strictly after it (in sort order) are the rest of what the page can
+    hold: an entry whose value is beyond all of them has ``want`` entries
+    after the marker and before it.  Entries with one of those values,
+    ties included, are kept for the exact sort.
+
+    :param first: the values of the first sort key's own field in every
+        entry, when the caller has them (its name, not an alias).
+    :returns: the indexes, those of the entries the marker names (empty
+        without one), and whether ``want`` entries follow the marker's
+        value strictly (then the page holds no entry beyond them); or
+        None when the first key cannot be bounded
+        in C (missing values, types only a comparator orders), when the
+        bounds would keep everything, or when a later key is missing from
+        some entry (the exact path names the entry).
+    """
+    key, desc = pairs[0]
+    if first is None:
+        field, raw = _field_values(entries, key)
+    else:
+        field, raw = key, first
+    column = _Column(raw, desc)
+    if column.kind == "other" or column.has_missing:
+        return None
+    refs = None
+    if field == MARKER_KEY:
+        refs = raw
+    elif has_marker:
+        try:
+            refs = list(map(operator.itemgetter(MARKER_KEY), entries))
+        except KeyError:
+            return None
+    if not all(_has_field(entries, later) for later, _desc in pairs[1:]
+               if refs is None
+               or KEY_ALIASES.get(later, later) != MARKER_KEY):
+        return None
+    values = column.values
+    after_marker: Any = values
+    keep = set()
+    positions: list[int] = []
+    if has_marker:
+        if field == MARKER_KEY and column.unpacked:
+            positions = _marker_positions_in(raw, column.values, reference)
+        else:
+            positions = _marker_positions(entries, reference, refs)
+        start = (max if desc else min)(values[i] for i in positions)
+        keep.add(start)
+        if len(column.types) == 1:
+            # One type: its own comparison, called by filter in C.
+            after_marker = filter(start.__gt__ if desc else start.__lt__,
+                                  values)
+        else:
+            # int.__lt__(float) does not compare: the operator does.
+            before = operator.gt if desc else operator.lt
+            after_marker = itertools.compress(values, map(
+                before, itertools.repeat(start), values))
+    nearest = (heapq.nlargest if desc else heapq.nsmallest)(
+        want, after_marker)
+    if len(nearest) < want and not has_marker:
+        return None
+    # Both kinds of column are totally ordered (NaN makes a column
+    # "other"), so every value between the bounds is one of these, and
+    # equal numbers hash alike whatever their type.
+    keep.update(nearest)
+    # The values at the two bounds may be shared by thousands of entries
+    # (sizes tie): the later keys narrow each such group in turn, the
+    # marker's group to what follows the marker in it.
+    bounds = {}
+    if len(pairs) > 1:
+        if has_marker:
+            bounds[start] = True
+        if len(nearest) == want:
+            bounds.setdefault(nearest[-1], False)
+    full = len(nearest) == want
+    kept = list(itertools.compress(range(len(values)),
+                                   map(keep.__contains__, values)))
+    if len(kept) <= 2 * want:
+        return kept, positions, full
+    dropped: set[int] = set()
+    # The marker's group first: when the page lies inside it, the rest
+    # need not be looked at.
+    for bound, with_marker in bounds.items():
+        group = list(itertools.compress(kept, map(
+            operator.eq, map(values.__getitem__, kept),
+            itertools.repeat(bound))))
+        if len(group) > want:
+            # The group's entries are scattered in memory: reading each
+            # one's reference again would cost about as much as a pass
+            # over all entries, so the references at hand are reused.
+            group_refs = None
+            if refs is not None and pairs[1][0] == MARKER_KEY:
+                group_refs = list(map(refs.__getitem__, group))
+            narrowed = _narrow(list(map(entries.__getitem__, group)),
+                               pairs[1:], with_marker, reference, want,
+                               group_refs)
+            if narrowed is not None:
+                inside = list(map(group.__getitem__, narrowed[0]))
+                if with_marker and narrowed[2]:
+                    return inside, positions, full
+                dropped.update(group)
+                dropped.difference_update(inside)
+    return (list(itertools.filterfalse(dropped.__contains__, kept)),
+            positions, full)
+
+
+def _marker_positions_in(references: list[dict[str, Any]],
+                         values: list[Any], reference: Any) -> list[int]:
+    """:func:`_marker_positions`, for entries whose references are all
+    plain one-item dicts, ``values`` their items' values.
+
+    Only an entry with the marker's value can equal it, so the dicts are
+    compared for those alone.
+    """
+    positions = []
+    if type(reference) is dict and len(reference) == 1:
+        (value,) = reference.values()
+        # list.index compares in C without a call per entry; its identity
+        # shortcut only adds candidates, and the dict comparison below
+        # (which has the same shortcut) decides.
+        index = -1
+        while True:
+            try:
+                index = values.index(value, index + 1)
+            except ValueError:
+                break
+            if references[index] == reference:
+                positions.append(index)
     if not positions:
         raise _invalid("marker not found: %s" % (reference,))
     return positions
@@ -409,6 +617,18 @@ def paginate(entries: Sequence[dict[str, Any]], marker: Any, limit: Any,
     skip = _check_count("offset", offset) or 0
     has_marker, reference = _check_marker(marker)
 
+    positions = None
+    if pairs and page_size and skip + page_size < len(entries):
+        narrowed = _narrow(entries, pairs, has_marker, reference,
+                           skip + page_size)
+        if narrowed is not None:
+            subset, found, _full = narrowed
+            entries = [entries[i] for i in subset]
+            # Where the marker's entries went; those dropped come after
+            # the first one in sort order.
+            spots = [bisect.bisect_left(subset, i) for i in found]
+            positions = [n for n, i in zip(spots, found, strict=True)
+                         if n < len(subset) and subset[n] == i]
     columns = [_Column(_values(entries, key), desc) for key, desc in pairs]
     if any(column.kind == "other" for column in columns):
         return _paginate_by_comparator(entries, columns, has_marker,
@@ -423,8 +643,9 @@ def paginate(entries: Sequence[dict[str, Any]], marker: Any, limit: Any,
     # once, so they are never all alive together.
     candidates: Any = zip(*parts, strict=True)
     if has_marker:
-        matches = [tuple(part[i] for part in parts)
-                   for i in _marker_positions(entries, reference)]
+        if positions is None:
+            positions = _marker_positions(entries, reference)
+        matches = [tuple(part[i] for part in parts) for i in positions]
         if descending:
             # The page is the largest keys: after the marker means smaller.
             candidates = filter(max(matches).__gt__, candidates)

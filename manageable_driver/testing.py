@@ -226,6 +226,16 @@ class _ConformanceBase(_TestCase):
                 name=self._template(driver, "volume") % volume_id)
         return obj
 
+    def _driver(self) -> Any:
+        driver = self.make_driver()
+        cache = getattr(driver, "listing_cache", None)
+        if cache is not None:
+            # The checks change the backend behind the driver's back (the
+            # hooks create objects) and must see a backend whose pages
+            # disagree: every listing reads the backend.
+            cache.seconds = lambda: 0.0
+        return driver
+
     def _template(self, driver: Any, kind: str) -> str:
         conf = getattr(driver, "configuration", None)
         get = getattr(conf, "safe_get", None)
@@ -261,7 +271,7 @@ class _ConformanceBase(_TestCase):
     # The checks, one per test method of each kind.
 
     def _check_entries(self, kind: str) -> None:
-        driver = self.make_driver()
+        driver = self._driver()
         before = self._list(driver, kind)
         created, unsafe = self._populate(kind)
         entries = self._list(driver, kind)
@@ -273,7 +283,7 @@ class _ConformanceBase(_TestCase):
         self.assertEqual(len(safe_before) + created, len(safe), entries)
 
     def _check_pages(self, kind: str) -> None:
-        driver = self.make_driver()
+        driver = self._driver()
         self._populate(kind)
         full = self._list(driver, kind)
         for sort_keys, sort_dirs in SORTS:
@@ -289,7 +299,7 @@ class _ConformanceBase(_TestCase):
                     self.assertEqual(expected, joined)
 
     def _check_manage_iff_safe(self, kind: str) -> None:
-        driver = self.make_driver()
+        driver = self._driver()
         self._populate(kind)
         managed: list[CinderObject] = []
         for entry in self._list(driver, kind):
@@ -322,7 +332,7 @@ class _ConformanceBase(_TestCase):
         return obj, entry
 
     def _check_manage_twice_and_unmanage(self, kind: str) -> None:
-        driver = self.make_driver()
+        driver = self._driver()
         self._populate(kind)
         obj, _entry = self._manage_first_safe(driver, kind)
         listed = self._list(driver, kind, [obj])
@@ -370,7 +380,7 @@ class _ConformanceBase(_TestCase):
                                  in (objs[0]["id"], objs[1]["id"])]))
 
     def _check_invalid_references(self, kind: str) -> None:
-        driver = self.make_driver()
+        driver = self._driver()
         self._populate(kind)
         before = self._list(driver, kind)
         missing = "mdconf-missing-%s" % uuid.uuid4().hex

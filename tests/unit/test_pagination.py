@@ -492,3 +492,76 @@ class PropertyTest(base.TestCase):
                 marker = json.dumps(marker)
         self.assertEqual([id(e) for e in full], [id(e) for e in walked])
         self.assertEqual(sorted(map(id, entries)), sorted(map(id, walked)))
+
+
+# Long enough that the first sort key narrows the entries before the exact
+# sort (a page smaller than the list); few names and sizes, so ties and
+# duplicate references (the marker matching several entries) are common.
+_pool_names = st.sampled_from(["lv-%02d" % i for i in range(12)])
+_long_entries = st.lists(st.builds(
+    lambda name, size: {"reference": {"source-name": name}, "size": size},
+    _pool_names,
+    st.one_of(st.integers(0, 6), st.sampled_from([1.0, 2.5, True]))),
+    min_size=1, max_size=60)
+# Two or three sizes among up to 90 entries: groups of tied sizes much
+# larger than a page, which the next key narrows in turn.
+_tied_entries = st.lists(st.builds(
+    lambda name, size: {"reference": {"source-name": name}, "size": size},
+    st.sampled_from(["lv-%02d" % i for i in range(40)]),
+    st.sampled_from([1, 2, 2.0, 3])), min_size=30, max_size=90)
+
+
+class NarrowingTest(base.TestCase):
+    """The first key narrows the entries; the page is still the model's."""
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.one_of(_long_entries, _tied_entries), st.sampled_from([
+        ["size", "reference"], ["reference"], ["identifier", "size"],
+        ["size"], ["reference", "size"]]), st.integers(1, 6),
+        st.one_of(st.none(), st.integers(0, 5)), st.data())
+    def test_equals_model(self, entries, keys, limit, offset, data):
+        dirs = data.draw(st.lists(st.sampled_from(["asc", "desc"]),
+                                  min_size=len(keys), max_size=len(keys)))
+        marker = None
+        if data.draw(st.booleans()):
+            marker = data.draw(st.sampled_from(entries))["reference"]
+            if data.draw(st.booleans()):
+                marker = json.dumps(marker)
+        expected = model(entries, marker, limit, offset, keys, dirs)
+        page = pagination.paginate(entries, marker, limit, offset, keys,
+                                   dirs)
+        self.assertEqual([id(e) for e in expected], [id(e) for e in page])
+
+    def test_walk_of_distinct_sizes(self):
+        entries = [entry("lv-%03d" % ((i * 37) % 101), (i * 53) % 101)
+                   for i in range(101)]
+        keys, dirs = ["size", "reference"], ["desc", "asc"]
+        walked, marker = [], None
+        while True:
+            page = pagination.paginate(entries, marker, 7, None, keys, dirs)
+            if not page:
+                break
+            walked.extend(page)
+            marker = page[-1]["reference"]
+        self.assertEqual(
+            [id(e) for e in model(entries, None, None, None, keys, dirs)],
+            [id(e) for e in walked])
+
+    def test_later_key_missing_is_still_named(self):
+        # The page would come from the first key alone; the entry without
+        # the second key is still refused, as the exact path does.
+        entries = [entry("lv-%02d" % i, i) for i in range(20)]
+        del entries[13]["reference"]
+        exc = self.assertRaises(exception.InvalidInput, pagination.paginate,
+                                entries, None, 2, 0, ["size", "reference"],
+                                ["asc", "asc"])
+        self.assertIn("entry 13 has no such field", str(exc))
+
+    def test_marker_with_two_items_among_one_item_references(self):
+        entries = [entry("lv-%02d" % i, i) for i in range(20)]
+        self.assertRaises(exception.InvalidInput, pagination.paginate,
+                          entries, {"source-name": "lv-03", "x": "y"}, 2, 0,
+                          ["reference"], ["asc"])
+        page = pagination.paginate(entries, {"source-name": "lv-03"}, 2, 0,
+                                   ["reference"], ["asc"])
+        self.assertEqual(["lv-04", "lv-05"], names(page))

@@ -97,6 +97,9 @@ class FileDriver(listing.ManageableListingMixin,
         # renameat2.
         self.step_hook: fsops.StepHook | None = None
         self.use_renameat2 = True
+        # Headers of the last listing, reused for unchanged files by the
+        # next listing (never by manage).
+        self.header_cache = scanner.HeaderCache()
 
     # -- configuration -----------------------------------------------------
 
@@ -126,12 +129,12 @@ class FileDriver(listing.ManageableListingMixin,
                              % (dirs[i], dirs[j]))
         return dirs
 
-    def _scan(self, dirs: list[str],
-              steady: bool = False) -> scanner.Inventory:
+    def _scan(self, dirs: list[str], steady: bool = False,
+              known: scanner.HeaderCache | None = None) -> scanner.Inventory:
         try:
             return scanner.scan(dirs,
                                 self.configuration.file_volume_scan_depth,
-                                steady=steady)
+                                steady=steady, known=known)
         except OSError as exc:
             raise exception.VolumeBackendAPIException(
                 data="cannot list image directory %s: %s"
@@ -139,13 +142,19 @@ class FileDriver(listing.ManageableListingMixin,
 
     # -- listing -----------------------------------------------------------
 
+    def listing_scope(self) -> str:
+        """Names the backend for kept listings (see listing_cache)."""
+        return "file:%s" % sorted(
+            os.path.normpath(os.path.abspath(d))
+            for d in self.configuration.file_volume_dirs or [])
+
     def list_volume_records(self) -> Iterator[records.VolumeRecord]:
         """Yield every regular file of the image directories.
 
         :raises VolumeBackendAPIException: no directory is configured,
             or one cannot be listed.
         """
-        inventory = self._scan(self.directories)
+        inventory = self._scan(self.directories, known=self.header_cache)
         for image in inventory.images:
             yield file_records.volume_record(image, inventory)
 
@@ -155,7 +164,7 @@ class FileDriver(listing.ManageableListingMixin,
         :raises VolumeBackendAPIException: no directory is configured,
             or one cannot be listed.
         """
-        inventory = self._scan(self.directories)
+        inventory = self._scan(self.directories, known=self.header_cache)
         for image in inventory.images:
             if image.key in inventory.backing_of:
                 yield file_records.snapshot_record(image, inventory)

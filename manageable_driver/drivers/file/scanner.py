@@ -39,6 +39,7 @@ import time
 
 from oslo_log import log as logging
 
+from manageable_driver import stat_cache
 from manageable_driver.drivers.file import headers
 
 LOG = logging.getLogger(__name__)
@@ -173,6 +174,9 @@ def read_open_files(proc: str = "/proc") -> dict[Key, str]:
     return opened
 
 
+HeaderCache = stat_cache.StatCache[headers.ImageHeader]
+"""Headers of earlier listings, by file stamp."""
+
 # Seconds between the two readings of a steady scan.
 STEADY_PAUSE = 0.2
 
@@ -234,7 +238,8 @@ def open_image(name: str, dir_fd: int,
 
 
 def inspect(directory: str, relpath: str, name: str, dir_fd: int,
-            in_use: dict[Key, str]) -> ImageFile | None:
+            in_use: dict[Key, str],
+            known: HeaderCache | None = None) -> ImageFile | None:
     """Read one directory entry; None when it is not a regular file.
 
     A regular file that cannot be opened or read is returned with a
@@ -245,8 +250,21 @@ def inspect(directory: str, relpath: str, name: str, dir_fd: int,
     :param name: its name in ``dir_fd``.
     :param dir_fd: the directory holding it.
     :param in_use: from :func:`read_in_use`.
+    :param known: headers of earlier listings; a file whose stamp is
+        unchanged is not opened, and what is read is kept.
     :raises: nothing; every failure of the file is in the result.
     """
+    if known is not None:
+        try:
+            lst = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except OSError:
+            lst = None
+        header = (known.get(lst) if lst is not None
+                  and stat.S_ISREG(lst.st_mode) else None)
+        if lst is not None and header is not None:
+            return ImageFile(directory, relpath, lst.st_dev, lst.st_ino,
+                             lst.st_nlink, lst.st_size, header,
+                             in_use=in_use.get((lst.st_dev, lst.st_ino)))
     try:
         fd, st = open_image(name, dir_fd, lstat_first=False)
     except OSError as exc:
@@ -269,6 +287,8 @@ def inspect(directory: str, relpath: str, name: str, dir_fd: int,
         try:
             header = read_image(fd, st)
             read_error = None
+            if known is not None:
+                known.put(st, header)
         except OSError as exc:
             header, read_error = None, "unreadable: %s" % exc.strerror
     finally:
@@ -392,18 +412,20 @@ def _iter_dirs(directory: str, dir_fd: int, prefix: str, depth: int,
                 os.close(sub)
 
 
-def walk(directory: str, depth: int,
-         in_use: dict[Key, str]) -> Iterator[ImageFile]:
+def walk(directory: str, depth: int, in_use: dict[Key, str],
+         known: HeaderCache | None = None) -> Iterator[ImageFile]:
     """Yield the regular files of ``directory`` and ``depth`` levels below.
 
     :param directory: a configured image directory.
     :param depth: subdirectory levels to descend; 0 for the top only.
     :param in_use: from :func:`read_in_use`.
+    :param known: see :func:`inspect`.
     :raises OSError: ``directory`` itself cannot be opened.
     """
     for dir_fd, prefix, files in iter_dirs(directory, depth):
         for name in files:
-            image = inspect(directory, prefix + name, name, dir_fd, in_use)
+            image = inspect(directory, prefix + name, name, dir_fd, in_use,
+                            known)
             if image is not None:
                 yield image
 
@@ -550,7 +572,8 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
 
 def scan(directories: Iterable[str], depth: int,
          in_use: dict[Key, str] | None = None,
-         steady: bool = False) -> Inventory:
+         steady: bool = False,
+         known: HeaderCache | None = None) -> Inventory:
     """List every image of ``directories`` with its relations.
 
     :param directories: the configured image directories.
@@ -558,13 +581,17 @@ def scan(directories: Iterable[str], depth: int,
     :param in_use: a table from :func:`read_in_use`; read here when None.
     :param steady: count as in use only what is still held a moment
         later (see :data:`STEADY_PAUSE`); for manage, not for listings.
+    :param known: headers of earlier listings, for listings only (see
+        :func:`inspect`); left holding this scan's files only.
     :raises OSError: a configured directory cannot be opened.
     """
     if in_use is None:
         in_use = read_in_use()
     images: list[ImageFile] = []
     for directory in directories:
-        images.extend(walk(directory, depth, in_use))
+        images.extend(walk(directory, depth, in_use, known))
+    if known is not None:
+        known.retain(image.key for image in images)
     if steady and any(image.in_use for image in images):
         # Another process's listing or manage holds each file open for
         # the microseconds its header takes to read; a VM, or a copy,

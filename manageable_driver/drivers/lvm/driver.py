@@ -79,6 +79,10 @@ class LVMDriver(listing.ManageableListingMixin,
 
     # Listing -------------------------------------------------------------
 
+    def listing_scope(self) -> str:
+        """Names the backend for kept listings (see listing_cache)."""
+        return "lvm:%s" % self.vg_name
+
     def list_volume_records(self) -> list[records.VolumeRecord]:
         """Records of the VG's volumes, from one lvs report."""
         return report.volume_records(self.lvm.report())
