@@ -33,7 +33,6 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
-import re
 import threading
 from typing import Any
 
