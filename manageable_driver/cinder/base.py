@@ -20,6 +20,18 @@ of a driver: setup, the setup check, capability stats, and export calls
 (there is nothing to export: these drivers adopt, list and release storage;
 a production driver adds its data path, as Cinder's LVM driver has one).
 
+These backends are manage-only, and say so to Cinder:
+
+- the stats report zero capacity (``total_capacity_gb = 0``), so Cinder's
+  CapacityFilter never places a new volume on them, while manage requests
+  (size 0, which the filter lets through) still reach them;
+- ``create_volume`` and ``create_snapshot`` are refused at once, with the
+  reason, should a scheduler without that filter pick them anyway;
+- ``delete_volume`` / ``delete_snapshot`` succeed for an object that is not
+  on the backend (a manage that failed leaves the Cinder record only:
+  missing means already deleted, as for Cinder's LVM driver), and refuse,
+  deleting nothing, when the backend holds an object of that volume.
+
 Two things a Cinder driver must do that the library cannot do for it:
 
 - raise Cinder's exceptions: ours carry Cinder's names and keyword
@@ -46,6 +58,8 @@ from oslo_log import log as logging
 
 from manageable_driver import configuration as md_configuration
 from manageable_driver import exception
+from manageable_driver import listing
+from manageable_driver import references
 
 try:
     from cinder import exception as cinder_exception
@@ -161,9 +175,9 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
                  {"driver": type(self).__name__, "count": len(records)})
 
     def capacity_gb(self) -> tuple[Any, Any]:
-        """Total and free capacity in GiB, or ``'unknown'`` for either.
-
-        The scheduler's capacity filter lets ``'unknown'`` pass.
+        """Total and free GiB of the storage holding the backend's
+        objects, or ``'unknown'`` for either; for people only (the
+        ``storage_*`` stats), never the capacity offered to the scheduler.
         """
         return "unknown", "unknown"
 
@@ -176,8 +190,14 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
             "vendor_name": "Open Source",
             "driver_version": self.VERSION,
             "storage_protocol": self.storage_protocol,
-            "total_capacity_gb": total,
-            "free_capacity_gb": free,
+            # Nothing can be created here: CapacityFilter refuses a
+            # backend whose total is 0 for every request but manage
+            # (size 0). 'unknown' would let creates through.
+            "total_capacity_gb": 0,
+            "free_capacity_gb": 0,
+            "manage_only": True,
+            "storage_total_capacity_gb": total,
+            "storage_free_capacity_gb": free,
             "reserved_percentage": (
                 self.configuration.safe_get("reserved_percentage") or 0),
             "QoS_support": False,
@@ -200,15 +220,81 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
         """Nothing to remove; runs before every unmanage."""
 
     def create_volume(self, volume: Any) -> None:
-        """Not offered: this driver only adopts existing storage."""
-        raise NotImplementedError(
-            "%s only manages existing storage" % type(self).__name__)
+        """Refused: this driver only adopts existing storage.
 
+        :raises VolumeDriverException: always, naming the backend.
+        """
+        raise cinder_exception.VolumeDriverException(
+            message="%s (backend %s) only manages existing storage: it "
+                    "cannot create volume %s; use a volume type of "
+                    "another backend, or cinder manage"
+                    % (type(self).__name__, self._backend_name(),
+                       getattr(volume, "id", None)))
+
+    def create_snapshot(self, snapshot: Any) -> None:
+        """Refused: this driver only adopts existing snapshots.
+
+        :raises VolumeDriverException: always, naming the backend.
+        """
+        raise cinder_exception.VolumeDriverException(
+            message="%s (backend %s) only manages existing storage: it "
+                    "cannot create snapshot %s; use cinder snapshot-manage"
+                    % (type(self).__name__, self._backend_name(),
+                       getattr(snapshot, "id", None)))
+
+    @cinder_errors
     def delete_volume(self, volume: Any) -> None:
-        """Not offered: this driver never deletes data; unmanage instead."""
-        raise NotImplementedError(
-            "%s never deletes data: unmanage the volume instead"
-            % type(self).__name__)
+        """Forget a volume the backend holds nothing of; never delete data.
+
+        A volume whose manage failed has a Cinder record and no backend
+        object of its own: as for Cinder's LVM driver, a missing object
+        counts as deleted, and the record goes.
+
+        :raises VolumeDriverException: the backend holds an object of
+            this volume (by its name, or recorded with its id): nothing is
+            deleted; unmanage it instead.
+        :raises VolumeBackendAPIException: the backend could not be listed,
+            so whether it holds one is unknown.
+        """
+        self._refuse_if_held(volume, "volume")
+
+    @cinder_errors
+    def delete_snapshot(self, snapshot: Any) -> None:
+        """Forget a snapshot the backend holds nothing of; never delete
+        data. See :meth:`delete_volume`.
+
+        :raises VolumeDriverException: the backend holds an object of
+            this snapshot; nothing is deleted.
+        :raises VolumeBackendAPIException: the backend could not be listed.
+        """
+        self._refuse_if_held(snapshot, "snapshot")
+
+    def _backend_name(self) -> str:
+        return str(self.configuration.safe_get("volume_backend_name")
+                   or type(self).__name__)
+
+    def _refuse_if_held(self, obj: Any, kind: str) -> None:
+        template = str(getattr(self.backend.configuration,
+                               "%s_name_template" % kind))
+        names = listing.managed_names([obj], template)
+        obj_id = str(references.field(obj, "id"))
+        # Volumes and snapshots both: an object bearing this name in
+        # either role is data this driver must not throw away.
+        held = [rec for records in (self.backend.list_volume_records(),
+                                    self.backend.list_snapshot_records())
+                for rec in records
+                if rec.name in names or rec.cinder_id == obj_id]
+        if held:
+            raise cinder_exception.VolumeDriverException(
+                message="%s never deletes data: the backend holds %s of "
+                        "%s %s; unmanage it instead"
+                        % (type(self).__name__,
+                           ", ".join(sorted({str(rec.reference)
+                                             for rec in held})),
+                           kind, obj_id))
+        LOG.info("%(kind)s %(id)s has no object on the backend (a manage "
+                 "that failed leaves none): deleted, nothing to remove",
+                 {"kind": kind.capitalize(), "id": obj_id})
 
     # Cinder's manage interfaces, handed to the backend -------------------
 

@@ -42,7 +42,8 @@ class FileManageableDriver(base.ManageableVolumeDriver):
     storage_protocol = "NFS"
 
     def capacity_gb(self) -> tuple[Any, Any]:
-        """Total and free GiB of the filesystems holding the directories.
+        """Total and free GiB of the filesystems holding the directories,
+        reported for people as ``storage_*_capacity_gb``.
 
         A filesystem holding several of the directories counts once.
         """
