@@ -20,13 +20,21 @@ of a driver: setup, the setup check, capability stats, and export calls
 (there is nothing to export: these drivers adopt, list and release storage;
 a production driver adds its data path, as Cinder's LVM driver has one).
 
-These backends are manage-only, and say so to Cinder:
+These backends are manage-only:
 
-- the stats report zero capacity (``total_capacity_gb = 0``), so Cinder's
-  CapacityFilter never places a new volume on them, while manage requests
-  (size 0, which the filter lets through) still reach them;
+- keep Cinder's scheduler from placing new volumes on them with
+  ``backend_availability_zone`` set to a zone of their own in the backend
+  section: an untyped create asks for the default zone, so Cinder's
+  AvailabilityZoneFilter refuses the backend, while a manage request takes
+  the zone of the service it names and a snapshot manage names none.
+  Zero capacity would not do: Cinder's CapacityFilter lets a volume manage
+  through (size 0) but refuses a snapshot manage (the volume's size) as it
+  refuses a create. The stats say ``manage_only``, and
+  :meth:`ManageableVolumeDriver.do_setup` warns when the backend shares
+  the default zone;
 - ``create_volume`` and ``create_snapshot`` are refused at once, with the
-  reason, should a scheduler without that filter pick them anyway;
+  reason: a create placed here anyway is rescheduled by Cinder to another
+  backend (its RetryFilter skips this one);
 - ``delete_volume`` / ``delete_snapshot`` succeed for an object that is not
   on the backend (a manage that failed leaves the Cinder record only:
   missing means already deleted, as for Cinder's LVM driver), and refuse,
@@ -59,6 +67,7 @@ from oslo_log import log as logging
 from manageable_driver import configuration as md_configuration
 from manageable_driver import exception
 from manageable_driver import listing
+from manageable_driver import opts
 from manageable_driver import references
 
 try:
@@ -149,12 +158,25 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
     VERSION = "1.0.0"
     backend_class: type[Any]
     storage_protocol = "unknown"
+    #: The backend's storage can be shared by several hosts (an export),
+    #: so the driver may serve a Cinder cluster (``cluster =``,
+    #: active-active) when ``coordination_backend_url`` makes its locks
+    #: cluster-wide.
+    shared_storage = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Built in do_setup: a bad option then leaves the driver
         # uninitialized and reported so, instead of stopping the service.
         self.backend: Any = None
+        # Cinder reads this right after building the driver, before
+        # do_setup: a cluster is refused unless every host of it locks
+        # through the coordination backend.
+        if self.configuration is not None:
+            self.configuration.append_config_values(opts.common_opts)
+        self.SUPPORTS_ACTIVE_ACTIVE = bool(
+            self.shared_storage and self.configuration is not None
+            and self.configuration.safe_get("coordination_backend_url"))
 
     # Cinder's driver lifecycle -------------------------------------------
 
@@ -163,6 +185,15 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
         """Build the backend driver from this backend's configuration."""
         self.backend = self.backend_class(
             configuration=CinderConfiguration(self.configuration))
+        zone = self.configuration.safe_get("backend_availability_zone")
+        if not zone or zone == getattr(cfg.CONF, "storage_availability_zone",
+                                       "nova"):
+            LOG.warning(
+                "%(backend)s is manage-only but in the default availability "
+                "zone: the scheduler may place new volumes on it, which "
+                "this driver refuses (Cinder then reschedules them). Set "
+                "backend_availability_zone to a zone of its own.",
+                {"backend": self._backend_name()})
 
     @cinder_errors
     def check_for_setup_error(self) -> None:
@@ -175,9 +206,9 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
                  {"driver": type(self).__name__, "count": len(records)})
 
     def capacity_gb(self) -> tuple[Any, Any]:
-        """Total and free GiB of the storage holding the backend's
-        objects, or ``'unknown'`` for either; for people only (the
-        ``storage_*`` stats), never the capacity offered to the scheduler.
+        """Total and free capacity in GiB, or ``'unknown'`` for either.
+
+        The scheduler's capacity filter lets ``'unknown'`` pass.
         """
         return "unknown", "unknown"
 
@@ -190,14 +221,9 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
             "vendor_name": "Open Source",
             "driver_version": self.VERSION,
             "storage_protocol": self.storage_protocol,
-            # Nothing can be created here: CapacityFilter refuses a
-            # backend whose total is 0 for every request but manage
-            # (size 0). 'unknown' would let creates through.
-            "total_capacity_gb": 0,
-            "free_capacity_gb": 0,
+            "total_capacity_gb": total,
+            "free_capacity_gb": free,
             "manage_only": True,
-            "storage_total_capacity_gb": total,
-            "storage_free_capacity_gb": free,
             "reserved_percentage": (
                 self.configuration.safe_get("reserved_percentage") or 0),
             "QoS_support": False,

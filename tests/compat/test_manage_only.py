@@ -13,7 +13,8 @@
 """The example drivers are manage-only backends, and Cinder's own
 volume manager and scheduler treat them so: a volume whose manage failed
 is deleted (its data kept), a managed one is never deleted, and the
-scheduler places no new volume on them while manage still reaches them.
+scheduler places no new volume on them (in a zone of their own) while
+volume and snapshot manage still reach them.
 """
 
 from __future__ import annotations
@@ -99,9 +100,11 @@ class ManageOnlyMixin(backends.ManagerMixin):
                                 self.manager.driver.create_volume, volume)
         self.assertIn("only manages existing storage", str(exc))
 
-    # Cinder's scheduler, fed the stats this driver reports.
+    # Cinder's scheduler, fed the stats this driver reports, with the
+    # backend in an availability zone of its own (see
+    # manageable_driver.cinder.base).
 
-    def scheduler(self, **stats_changes: Any) -> Any:
+    def scheduler(self, zone: str = "manage-only") -> Any:
         from cinder.objects import base as objects_base
         from cinder.scheduler import filter_scheduler
         from cinder.tests.unit import utils
@@ -109,26 +112,30 @@ class ManageOnlyMixin(backends.ManagerMixin):
         # The service row cinder-volume writes when it starts.
         utils.create_service(self.ctxt, {
             "host": self.manager.host, "binary": "cinder-volume",
-            "topic": "cinder-volume",
+            "topic": "cinder-volume", "availability_zone": zone,
             "rpc_current_version": rpcapi.VolumeAPI.RPC_API_VERSION,
             "object_current_version":
                 objects_base.OBJ_VERSIONS.get_current()})
         sched = filter_scheduler.FilterScheduler()
         stats = self.manager.driver.get_volume_stats(refresh=True)
-        self.assertEqual(0, stats["total_capacity_gb"])
         self.assertTrue(stats["manage_only"])
-        stats.update(stats_changes)
         sched.update_service_capabilities("volume", self.manager.host,
                                           stats, None, None)
         return sched
 
-    def request_spec(self, volume: Any) -> dict[str, Any]:
-        return {"volume_id": volume.id,
-                "volume_properties": {"size": volume.size,
-                                      "availability_zone": "nova",
-                                      "host": None},
-                "volume_type": {"id": self.vt["id"], "name": "default",
-                                "extra_specs": {}}}
+    @staticmethod
+    def spec(properties: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        # A RequestSpec as the scheduler reads it: resource_properties is
+        # RequestSpec's alias of volume_properties.
+        return dict(fields, volume_properties=properties,
+                    resource_properties=properties)
+
+    def create_spec(self, volume: Any) -> dict[str, Any]:
+        # What the API sends for "cinder create 1": the default zone.
+        return self.spec({"size": volume.size, "availability_zone": "nova"},
+                         volume_id=volume.id,
+                         volume_type={"id": self.vt["id"],
+                                      "name": "default", "extra_specs": {}})
 
     def test_scheduler_places_no_new_volume_here(self) -> None:
         from cinder import exception
@@ -136,26 +143,39 @@ class ManageOnlyMixin(backends.ManagerMixin):
         volume = self.new_volume(status="creating", size=1, host=None)
         self.assertRaises(exception.NoValidBackend,
                           sched.schedule_create_volume, self.ctxt,
-                          self.request_spec(volume), {})
-        self.assertRaises(exception.NoValidBackend,
-                          sched.backend_passes_filters, self.ctxt,
-                          self.manager.host, self.request_spec(volume), {})
+                          self.create_spec(volume), {})
 
-    def test_unknown_capacity_would_let_creates_through(self) -> None:
-        # The control: what these drivers reported before, 'unknown',
-        # passes Cinder's CapacityFilter for a create.
-        sched = self.scheduler(total_capacity_gb="unknown",
-                               free_capacity_gb="unknown")
+    def test_default_zone_would_let_creates_through(self) -> None:
+        # The control: in the default zone the filters pass a create (the
+        # driver then refuses it at once, and Cinder reschedules it).
+        sched = self.scheduler(zone="nova")
         volume = self.new_volume(status="creating", size=1, host=None)
         backend = sched.backend_passes_filters(
-            self.ctxt, self.manager.host, self.request_spec(volume), {})
+            self.ctxt, self.manager.host, self.create_spec(volume), {})
         self.assertTrue(backend.host.startswith(self.manager.host + "#"))
 
     def test_scheduler_still_accepts_manage(self) -> None:
+        # The API's request for a volume manage: size 0, the zone of the
+        # service it names.
         sched = self.scheduler()
-        volume = self.new_volume()
+        volume = self.new_volume(availability_zone="manage-only")
+        spec = self.spec({"size": 0, "availability_zone": "manage-only"},
+                         volume_id=volume.id,
+                         volume_type={"id": self.vt["id"],
+                                      "name": "default", "extra_specs": {}})
         backend = sched.backend_passes_filters(
-            self.ctxt, self.manager.host, self.request_spec(volume), {})
+            self.ctxt, self.manager.host, spec, {})
+        self.assertTrue(backend.host.startswith(self.manager.host + "#"))
+
+    def test_scheduler_still_accepts_snapshot_manage(self) -> None:
+        # The API's request for a snapshot manage: the volume's size, no
+        # zone, no type. Zero reported capacity would refuse it here.
+        sched = self.scheduler()
+        volume = self.new_volume(status="available", size=2)
+        spec = self.spec({"size": volume.size},
+                         snapshot_id="0a5ce4f6-7c5b-4a43-9a39-5e9f2d6b1a10")
+        backend = sched.backend_passes_filters(
+            self.ctxt, self.manager.host, spec, {})
         self.assertTrue(backend.host.startswith(self.manager.host + "#"))
 
 
