@@ -39,7 +39,7 @@ EOF
 
 setup_storage() {
     local dev name
-    mkdir -p "$D/lvm" "$D/loop" "$D/images" "$D/shared"
+    mkdir -p "$D/lvm/lock" "$D/loop" "$D/images" "$D/shared"
     for name in md cinder; do
         truncate -s 8G "$D/loop/$name.img"
         dev=$(losetup --find --show "$D/loop/$name.img")
@@ -54,11 +54,18 @@ devices {
     use_devicesfile = 0
     obtain_device_list_from_udev = 0
     external_device_info_source = "none"
+    # Nor the host's /run/lvm/hints file, locked by every other LVM
+    # command of the machine.
+    hints = "none"
 }
 global {
     activation = 0
     use_lvmlockd = 0
     event_activation = 0
+    # Our own command locks: the host's /run/lock/lvm global lock is
+    # shared with every other LVM user of the machine (a long vgremove of
+    # another VG held ours up for minutes).
+    locking_dir = "$D/lvm/lock"
 }
 activation {
     udev_sync = 0
