@@ -16,6 +16,13 @@ Every backend keeps its subprocess calls behind one :class:`CommandRunner`.
 The runner takes an ``execute`` callable with the signature of
 ``oslo_concurrency.processutils.execute`` (the one Cinder passes its drivers
 as ``execute=``), so tests can inject a replay of recorded output.
+
+Through a root helper (``sudo``, ``sudo cinder-rootwrap
+/etc/cinder/rootwrap.conf``) the environment travels on the command line,
+``env LC_ALL=C NAME=VALUE ... cmd``, as Cinder's LVM code and os-brick
+build it: sudo drops what the process environment holds, and rootwrap's
+``EnvFilter`` matches exactly that form (the filters this package ships in
+``etc/manageable-driver/rootwrap.d/`` do).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 import dataclasses
 import os
+import shlex
 import subprocess
 from typing import Any
 
@@ -73,10 +81,13 @@ class CommandRunner:
     :param execute: a processutils-compatible callable; the real
         ``processutils.execute`` when None.
     :param root_helper: prefix such as ``sudo`` or a rootwrap command line;
-        commands run as root through it when set.
+        commands run as root through it when set, whatever user this
+        process runs as (see :meth:`command_line`).
     :param env: extra environment variables for every command (for example
-        ``LVM_SYSTEM_DIR``).
+        ``LVM_SYSTEM_DIR``); through a root helper they are passed as
+        ``env NAME=VALUE`` arguments.
     :param timeout: seconds before a command is killed.
+    :raises InvalidInput: ``root_helper`` is not valid shell words.
     """
 
     def __init__(self, execute: Execute | None = None,
@@ -86,15 +97,49 @@ class CommandRunner:
         self._execute = (execute if execute is not None
                          else _kill_on_timeout(processutils.execute))
         self.root_helper = root_helper or None
+        try:
+            self._helper_argv = shlex.split(root_helper or "")
+        except ValueError as exc:
+            raise exception.InvalidInput(
+                reason="root helper %r is not a command line: %s"
+                       % (root_helper, exc))
         self.extra_env = dict(env or {})
         self.timeout = timeout
+
+    def command_environment(self) -> dict[str, str]:
+        """The variables every command runs with: ``LC_ALL=C`` first (the
+        order of Cinder's filters), then the runner's ``env``."""
+        env = {"LC_ALL": "C"}
+        env.update((k, v) for k, v in self.extra_env.items()
+                   if k != "LC_ALL")
+        return env
+
+    def command_line(self, *cmd: str) -> list[str]:
+        """Return the exact argv that runs ``cmd``.
+
+        Without a root helper, ``cmd`` itself (its environment then goes
+        in the process environment). With one, the helper's words, then
+        ``env NAME=VALUE ...``, then ``cmd``: what rootwrap's EnvFilter
+        matches, and what reaches the command through sudo, which resets
+        the environment. The helper is used even when this process is root
+        (processutils would skip it), so a deployment's filters are
+        exercised by whatever user runs the driver.
+
+        :param cmd: the argv, program first.
+        """
+        argv = [str(arg) for arg in cmd]
+        if not self.root_helper:
+            return argv
+        return (self._helper_argv + ["env"]
+                + ["%s=%s" % item
+                   for item in self.command_environment().items()]
+                + argv)
 
     def _environment(self) -> dict[str, str]:
         # processutils hands env_variables to Popen as the whole
         # environment, so start from ours.
         env = dict(os.environ)
-        env.update(self.extra_env)
-        env["LC_ALL"] = "C"
+        env.update(self.command_environment())
         return env
 
     def run(self, *cmd: str, check_exit_code: bool = True,
@@ -107,7 +152,7 @@ class CommandRunner:
         :raises CommandFailed: the command exited non-zero (when checked),
             timed out, or could not be started.
         """
-        argv = [str(arg) for arg in cmd]
+        argv = self.command_line(*cmd)
         kwargs: dict[str, Any] = {
             "env_variables": self._environment(),
             "check_exit_code": check_exit_code,
@@ -115,9 +160,6 @@ class CommandRunner:
         }
         if process_input is not None:
             kwargs["process_input"] = process_input
-        if self.root_helper:
-            kwargs["run_as_root"] = True
-            kwargs["root_helper"] = self.root_helper
         try:
             stdout, stderr = self._execute(*argv, **kwargs)
         except processutils.ProcessExecutionError as exc:

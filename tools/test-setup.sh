@@ -25,6 +25,13 @@ if [ -n "$missing" ]; then
         apt-get install -y -qq --no-install-recommends $missing
 fi
 
+# The unprivileged user the drivers run as in the functional tests (through
+# sudo and rootwrap), and cinder-volume in tools/deploy.
+if ! getent passwd md-cinder >/dev/null; then
+    as_root useradd --system --user-group --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin md-cinder
+fi
+
 python=${PYTHON:-python3}
 # Some tools write .venv as a *file* (a pointer to an environment kept
 # elsewhere); venv cannot create a directory over it. Keep it, renamed,

@@ -20,6 +20,26 @@ of a driver: setup, the setup check, capability stats, and export calls
 (there is nothing to export: these drivers adopt, list and release storage;
 a production driver adds its data path, as Cinder's LVM driver has one).
 
+These backends are manage-only:
+
+- keep Cinder's scheduler from placing new volumes on them with
+  ``backend_availability_zone`` set to a zone of their own in the backend
+  section: an untyped create asks for the default zone, so Cinder's
+  AvailabilityZoneFilter refuses the backend, while a manage request takes
+  the zone of the service it names and a snapshot manage names none.
+  Zero capacity would not do: Cinder's CapacityFilter lets a volume manage
+  through (size 0) but refuses a snapshot manage (the volume's size) as it
+  refuses a create. The stats say ``manage_only``, and
+  :meth:`ManageableVolumeDriver.do_setup` warns when the backend shares
+  the default zone;
+- ``create_volume`` and ``create_snapshot`` are refused at once, with the
+  reason: a create placed here anyway is rescheduled by Cinder to another
+  backend (its RetryFilter skips this one);
+- ``delete_volume`` / ``delete_snapshot`` succeed for an object that is not
+  on the backend (a manage that failed leaves the Cinder record only:
+  missing means already deleted, as for Cinder's LVM driver), and refuse,
+  deleting nothing, when the backend holds an object of that volume.
+
 Two things a Cinder driver must do that the library cannot do for it:
 
 - raise Cinder's exceptions: ours carry Cinder's names and keyword
@@ -46,6 +66,9 @@ from oslo_log import log as logging
 
 from manageable_driver import configuration as md_configuration
 from manageable_driver import exception
+from manageable_driver import listing
+from manageable_driver import opts
+from manageable_driver import references
 
 try:
     from cinder import exception as cinder_exception
@@ -135,12 +158,25 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
     VERSION = "1.0.0"
     backend_class: type[Any]
     storage_protocol = "unknown"
+    #: The backend's storage can be shared by several hosts (an export),
+    #: so the driver may serve a Cinder cluster (``cluster =``,
+    #: active-active) when ``coordination_backend_url`` makes its locks
+    #: cluster-wide.
+    shared_storage = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Built in do_setup: a bad option then leaves the driver
         # uninitialized and reported so, instead of stopping the service.
         self.backend: Any = None
+        # Cinder reads this right after building the driver, before
+        # do_setup: a cluster is refused unless every host of it locks
+        # through the coordination backend.
+        if self.configuration is not None:
+            self.configuration.append_config_values(opts.common_opts)
+        self.SUPPORTS_ACTIVE_ACTIVE = bool(
+            self.shared_storage and self.configuration is not None
+            and self.configuration.safe_get("coordination_backend_url"))
 
     # Cinder's driver lifecycle -------------------------------------------
 
@@ -149,6 +185,15 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
         """Build the backend driver from this backend's configuration."""
         self.backend = self.backend_class(
             configuration=CinderConfiguration(self.configuration))
+        zone = self.configuration.safe_get("backend_availability_zone")
+        if not zone or zone == getattr(cfg.CONF, "storage_availability_zone",
+                                       "nova"):
+            LOG.warning(
+                "%(backend)s is manage-only but in the default availability "
+                "zone: the scheduler may place new volumes on it, which "
+                "this driver refuses (Cinder then reschedules them). Set "
+                "backend_availability_zone to a zone of its own.",
+                {"backend": self._backend_name()})
 
     @cinder_errors
     def check_for_setup_error(self) -> None:
@@ -178,6 +223,7 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
             "storage_protocol": self.storage_protocol,
             "total_capacity_gb": total,
             "free_capacity_gb": free,
+            "manage_only": True,
             "reserved_percentage": (
                 self.configuration.safe_get("reserved_percentage") or 0),
             "QoS_support": False,
@@ -200,15 +246,81 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
         """Nothing to remove; runs before every unmanage."""
 
     def create_volume(self, volume: Any) -> None:
-        """Not offered: this driver only adopts existing storage."""
-        raise NotImplementedError(
-            "%s only manages existing storage" % type(self).__name__)
+        """Refused: this driver only adopts existing storage.
 
+        :raises VolumeDriverException: always, naming the backend.
+        """
+        raise cinder_exception.VolumeDriverException(
+            message="%s (backend %s) only manages existing storage: it "
+                    "cannot create volume %s; use a volume type of "
+                    "another backend, or cinder manage"
+                    % (type(self).__name__, self._backend_name(),
+                       getattr(volume, "id", None)))
+
+    def create_snapshot(self, snapshot: Any) -> None:
+        """Refused: this driver only adopts existing snapshots.
+
+        :raises VolumeDriverException: always, naming the backend.
+        """
+        raise cinder_exception.VolumeDriverException(
+            message="%s (backend %s) only manages existing storage: it "
+                    "cannot create snapshot %s; use cinder snapshot-manage"
+                    % (type(self).__name__, self._backend_name(),
+                       getattr(snapshot, "id", None)))
+
+    @cinder_errors
     def delete_volume(self, volume: Any) -> None:
-        """Not offered: this driver never deletes data; unmanage instead."""
-        raise NotImplementedError(
-            "%s never deletes data: unmanage the volume instead"
-            % type(self).__name__)
+        """Forget a volume the backend holds nothing of; never delete data.
+
+        A volume whose manage failed has a Cinder record and no backend
+        object of its own: as for Cinder's LVM driver, a missing object
+        counts as deleted, and the record goes.
+
+        :raises VolumeDriverException: the backend holds an object of
+            this volume (by its name, or recorded with its id): nothing is
+            deleted; unmanage it instead.
+        :raises VolumeBackendAPIException: the backend could not be listed,
+            so whether it holds one is unknown.
+        """
+        self._refuse_if_held(volume, "volume")
+
+    @cinder_errors
+    def delete_snapshot(self, snapshot: Any) -> None:
+        """Forget a snapshot the backend holds nothing of; never delete
+        data. See :meth:`delete_volume`.
+
+        :raises VolumeDriverException: the backend holds an object of
+            this snapshot; nothing is deleted.
+        :raises VolumeBackendAPIException: the backend could not be listed.
+        """
+        self._refuse_if_held(snapshot, "snapshot")
+
+    def _backend_name(self) -> str:
+        return str(self.configuration.safe_get("volume_backend_name")
+                   or type(self).__name__)
+
+    def _refuse_if_held(self, obj: Any, kind: str) -> None:
+        template = str(getattr(self.backend.configuration,
+                               "%s_name_template" % kind))
+        names = listing.managed_names([obj], template)
+        obj_id = str(references.field(obj, "id"))
+        # Volumes and snapshots both: an object bearing this name in
+        # either role is data this driver must not throw away.
+        held = [rec for records in (self.backend.list_volume_records(),
+                                    self.backend.list_snapshot_records())
+                for rec in records
+                if rec.name in names or rec.cinder_id == obj_id]
+        if held:
+            raise cinder_exception.VolumeDriverException(
+                message="%s never deletes data: the backend holds %s of "
+                        "%s %s; unmanage it instead"
+                        % (type(self).__name__,
+                           ", ".join(sorted({str(rec.reference)
+                                             for rec in held})),
+                           kind, obj_id))
+        LOG.info("%(kind)s %(id)s has no object on the backend (a manage "
+                 "that failed leaves none): deleted, nothing to remove",
+                 {"kind": kind.capitalize(), "id": obj_id})
 
     # Cinder's manage interfaces, handed to the backend -------------------
 

@@ -21,6 +21,10 @@ cinder.conf::
 
 The options are those of :mod:`manageable_driver.drivers.file`. Imports
 Cinder: see :mod:`manageable_driver.cinder`.
+
+With ``coordination_backend_url`` set, the backend may be served by a Cinder
+cluster (``cluster = ...`` in ``[DEFAULT]``, several cinder-volume on one
+export): manage and unmanage then lock each image cluster-wide.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class FileManageableDriver(base.ManageableVolumeDriver):
     backend_class = file.FileDriver
     # Image directories are usually NFS exports, as for Cinder's NFS driver.
     storage_protocol = "NFS"
+    shared_storage = True
 
     def capacity_gb(self) -> tuple[Any, Any]:
         """Total and free GiB of the filesystems holding the directories.

@@ -58,6 +58,8 @@ class ReplayQemuImg:
     def __call__(self, *cmd, **kwargs):
         self.calls.append(cmd)
         self.kwargs.append(kwargs)
+        # Through a root helper: "<helper> env LC_ALL=C qemu-img ...".
+        cmd = cmd[cmd.index("qemu-img"):]
         if cmd[1] == "info":
             rec = file_data.Recording(
                 self.origin[os.path.basename(real_path(cmd[-1]))])
@@ -542,6 +544,6 @@ class ReviewFindingsTest(DriverTestCase):
         driver = FileDriver(self.conf, execute=self.execute)
         driver.manage_existing({"name": VOL}, self.make("v2.qcow2"))
         self.assertEqual([VOL], os.listdir(self.dir))
-        (kwargs,) = self.execute.kwargs
-        self.assertTrue(kwargs["run_as_root"])
-        self.assertEqual("sudo -n", kwargs["root_helper"])
+        (argv,) = self.execute.calls
+        self.assertEqual(("sudo", "-n", "env", "LC_ALL=C", "qemu-img",
+                          "info"), argv[:6])

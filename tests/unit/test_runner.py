@@ -84,9 +84,10 @@ class InjectedExecuteTest(base.TestCase):
             execute=execute, root_helper="sudo", timeout=7).run("lvs", 1)
         self.assertEqual(runner.CommandResult("out", "err"), result)
         (cmd, kwargs), = calls
-        self.assertEqual(("lvs", "1"), cmd)
-        self.assertTrue(kwargs["run_as_root"])
-        self.assertEqual("sudo", kwargs["root_helper"])
+        # The helper is part of the argv (processutils would skip it for
+        # root), the environment goes as env arguments.
+        self.assertEqual(("sudo", "env", "LC_ALL=C", "lvs", "1"), cmd)
+        self.assertNotIn("run_as_root", kwargs)
         self.assertEqual(7, kwargs["timeout"])
         self.assertEqual("C", kwargs["env_variables"]["LC_ALL"])
 

@@ -20,9 +20,11 @@ never reads or changes another VG, and runs through one
 from __future__ import annotations
 
 import os
+import stat
 
 from oslo_log import log as logging
 
+from manageable_driver import exception
 from manageable_driver import runner
 from manageable_driver.drivers.lvm import report
 
@@ -47,9 +49,23 @@ def lvm_environment(lvm_conf_file: str | None) -> dict[str, str]:
     /etc/lvm.
 
     :param lvm_conf_file: path of an lvm.conf, or None.
+    :raises InvalidInput: ``lvm_conf_file`` may exist but this user cannot
+        see it (an unprivileged cinder-volume): LVM would silently read
+        /etc/lvm, and its device filter, instead.
     """
     env = {"LVM_SUPPRESS_FD_WARNINGS": "1"}
-    if lvm_conf_file and os.path.isfile(lvm_conf_file):
+    if not lvm_conf_file:
+        return env
+    try:
+        is_file = stat.S_ISREG(os.stat(lvm_conf_file).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return env
+    except OSError as exc:
+        raise exception.InvalidInput(
+            reason="lvm_conf_file %s cannot be checked by this user "
+                   "(uid %d): %s" % (lvm_conf_file, os.geteuid(),
+                                     exc.strerror))
+    if is_file:
         env["LVM_SYSTEM_DIR"] = os.path.dirname(
             os.path.abspath(lvm_conf_file))
     return env
