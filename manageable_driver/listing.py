@@ -325,7 +325,7 @@ class ManageableListingMixin(abc.ABC):
         return self.cinder_manages_lookup(kind, cinder_id)
 
     def ensure_safe(self, record: records.VolumeRecord, existing_ref: Any,
-                    kind: str = "volume") -> None:
+                    kind: str = "volume", managing: Any = None) -> None:
         """Refuse to manage what the listing would mark not safe.
 
         Manage does not get Cinder's managed list, so "already managed" is
@@ -338,6 +338,9 @@ class ManageableListingMixin(abc.ABC):
         :param record: the backend's record of the object about to change.
         :param existing_ref: the caller's reference, for the message.
         :param kind: ``volume`` or ``snapshot``.
+        :param managing: the Cinder object being managed, when the driver
+            finishes a manage whose object already has its name (a retry):
+            that name is its own, not another object's.
         :raises ManageExistingAlreadyManaged: Cinder already manages it.
         :raises ManageExistingInvalidReference: it is not safe to manage,
             or its name is Cinder's and nobody can tell whether Cinder
@@ -349,7 +352,9 @@ class ManageableListingMixin(abc.ABC):
             raise exception.ManageExistingAlreadyManaged(
                 volume_ref=existing_ref)
         found = namespace.owner(record.name, names)
-        if found is not None and found.own_name and found.kind == kind:
+        own_id = references.field(managing, "id")
+        if (found is not None and found.own_name and found.kind == kind
+                and found.cinder_id != own_id):
             manages = self.cinder_manages(kind, found.cinder_id)
             if manages:
                 raise exception.ManageExistingAlreadyManaged(

@@ -321,6 +321,10 @@ class EnsureSafeTest(base.TestCase):
                 self.assertIn("cannot tell whether Cinder still manages",
                               str(exc))
                 self.assertIn("--managed", str(exc))
+        # A retried manage whose object already has its name: its own.
+        name = "volume-" + VOL_ID
+        self.assertIsNone(self.backend.ensure_safe(
+            vol(name), {"source-name": name}, "volume", {"id": VOL_ID}))
         # Other names are not Cinder's: nothing to ask.
         self.assertIsNone(self.backend.ensure_safe(vol("a"),
                                                    {"source-name": "a"}))
