@@ -22,8 +22,10 @@ and pages the result with :func:`manageable_driver.pagination.paginate`.
 Names follow one name space (:mod:`manageable_driver.namespace`): a
 name Cinder made for a volume is never free as a snapshot, and the
 reverse.  The same verdict guards manage:
-:meth:`ManageableListingMixin.ensure_safe` refuses exactly what the
-listing marks not safe.
+:meth:`ManageableListingMixin.ensure_safe` refuses what the listing marks
+not safe and, having no managed list, asks
+:meth:`ManageableListingMixin.cinder_manages` about a name Cinder made
+for the kind being managed.
 """
 
 from __future__ import annotations
