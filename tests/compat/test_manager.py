@@ -123,6 +123,7 @@ class ManagerTestMixin(backends.ManagerMixin):
         # Manage gets no managed list: the backend's hook is Cinder's own
         # database check, true while the volume or snapshot exists.
         from cinder.tests.unit import utils
+
         from manageable_driver.cinder import base as cinder_base
         lookup = self.manager.driver.backend.cinder_manages_lookup
         self.assertIs(cinder_base.cinder_manages, lookup)
