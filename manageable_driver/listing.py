@@ -22,8 +22,10 @@ and pages the result with :func:`manageable_driver.pagination.paginate`.
 Names follow one name space (:mod:`manageable_driver.namespace`): a
 name Cinder made for a volume is never free as a snapshot, and the
 reverse.  The same verdict guards manage:
-:meth:`ManageableListingMixin.ensure_safe` refuses exactly what the
-listing marks not safe.
+:meth:`ManageableListingMixin.ensure_safe` refuses what the listing marks
+not safe and, having no managed list, asks
+:meth:`ManageableListingMixin.cinder_manages` about a name Cinder made
+for the kind being managed.
 """
 
 from __future__ import annotations
@@ -74,6 +76,18 @@ def managed_names(cinder_objects: Iterable[Any] | None,
         if name:
             managed[str(name)] = obj_id
     return managed
+
+
+def managed_lookup(cinder_ids: Iterable[str]) -> Callable[[str, str], bool]:
+    """A ``cinder_manages_lookup`` answering from the ids Cinder manages.
+
+    For a caller that knows them (the command line's ``--managed``, a
+    test): an id in ``cinder_ids`` is managed, any other is not.
+
+    :param cinder_ids: the ids of the kind being managed.
+    """
+    ids = frozenset(cinder_ids)
+    return lambda _kind, cinder_id: cinder_id in ids
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,26 +329,70 @@ class ManageableListingMixin(abc.ABC):
         assert size is not None  # noqa: S101 - assess refuses a None size
         return size
 
+    # Answers cinder_manages without a subclass (tests, the CLI, a
+    # vendor's driver): called as ``lookup(kind, cinder_id)``.
+    cinder_manages_lookup: Callable[[str, str], bool | None] | None = None
+
+    def cinder_manages(self, kind: str, cinder_id: str) -> bool | None:
+        """Whether Cinder still manages its ``kind`` ``cinder_id``.
+
+        Manage does not get Cinder's managed list, yet a name Cinder's
+        template made for the kind being managed is free only once Cinder
+        no longer manages that id (what ``unmanage`` leaves); while it
+        does, managing the name for another object would give that
+        object the managed one's data.  This default asks
+        :attr:`cinder_manages_lookup` when it is set and otherwise cannot
+        tell; a Cinder driver overrides it with Cinder's own database
+        check.
+
+        :param kind: ``volume`` or ``snapshot``.
+        :param cinder_id: the id the name was made from.
+        :returns: True (managed), False (not managed) or None (cannot
+            tell: manage refuses the name).
+        """
+        if self.cinder_manages_lookup is None:
+            return None
+        return self.cinder_manages_lookup(kind, cinder_id)
+
     def ensure_safe(self, record: records.VolumeRecord, existing_ref: Any,
-                    kind: str = "volume") -> None:
+                    kind: str = "volume", managing: Any = None) -> None:
         """Refuse to manage what the listing would mark not safe.
 
         Manage does not get Cinder's managed list, so "already managed" is
-        known from the backend's own record (a tag, an index) and from the
-        name templates: a name Cinder made for the other kind is refused,
-        one made for this kind is accepted, as the listing shows it to a
-        caller whose managed list lacks its id.
+        known from the backend's own record (a tag, an index), from the
+        name templates (a name Cinder made for the other kind is refused)
+        and, for a name Cinder's template made for this kind, from
+        :meth:`cinder_manages`: free only when Cinder says it no longer
+        manages that id.
 
         :param record: the backend's record of the object about to change.
         :param existing_ref: the caller's reference, for the message.
         :param kind: ``volume`` or ``snapshot``.
+        :param managing: the Cinder object being managed, when the driver
+            finishes a manage whose object already has its name (a retry):
+            that name is its own, not another object's.
         :raises ManageExistingAlreadyManaged: Cinder already manages it.
-        :raises ManageExistingInvalidReference: it is not safe to manage.
+        :raises ManageExistingInvalidReference: it is not safe to manage,
+            or its name is Cinder's and nobody can tell whether Cinder
+            still manages it.
         """
-        verdict = assess(record, {}, self.name_space(kind))
+        names = self.name_space(kind)
+        verdict = assess(record, {}, names)
         if verdict.already_managed:
             raise exception.ManageExistingAlreadyManaged(
                 volume_ref=existing_ref)
+        found = namespace.owner(record.name, names)
+        own_id = references.field(managing, "id")
+        if (found is not None and found.own_name and found.kind == kind
+                and found.cinder_id != own_id):
+            manages = self.cinder_manages(kind, found.cinder_id)
+            if manages:
+                raise exception.ManageExistingAlreadyManaged(
+                    volume_ref=existing_ref)
+            if manages is None:
+                raise exception.ManageExistingInvalidReference(
+                    existing_ref=existing_ref,
+                    reason=namespace.unknown_owner(found))
         if not verdict.safe:
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,

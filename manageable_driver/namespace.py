@@ -155,3 +155,12 @@ def cinder_made_note(found: Owner) -> str:
     return ("made by %s for Cinder %s %s, which is not in the managed list "
             "(what unmanage leaves); manage gives it a new id"
             % (found.how, found.kind, found.cinder_id))
+
+
+def unknown_owner(found: Owner) -> str:
+    """Why manage refuses a name made for ``found`` when nobody can tell
+    whether Cinder still manages that id."""
+    return ("name made by %s for Cinder %s %s; this driver cannot tell "
+            "whether Cinder still manages it: tell it (cinder_manages; the "
+            "command line's --managed/--managed-file)"
+            % (found.how, found.kind, found.cinder_id))

@@ -86,6 +86,28 @@ CINDER_NAME_OPTIONS = ("volume_name_template", "snapshot_name_template")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def cinder_manages(kind: str, cinder_id: str) -> bool:
+    """Whether Cinder's database holds the (not deleted) volume or
+    snapshot ``cinder_id``: the backend's ``cinder_manages`` answer.
+
+    Manage gets no managed list, so like Cinder's LVM driver this asks
+    the database: a name Cinder's template made for a managed object is
+    refused, one ``unmanage`` left is free.
+
+    :param kind: ``volume`` or ``snapshot``.
+    :param cinder_id: the id the name was made from (a UUID).
+    """
+    # Imported here: cinder.objects registers every object class.
+    from cinder import context as cinder_context
+    from cinder import objects
+    from cinder.volume import volume_utils
+
+    if kind == "volume":
+        return bool(volume_utils.check_already_managed_volume(cinder_id))
+    return bool(objects.Snapshot.exists(cinder_context.get_admin_context(),
+                                        cinder_id))
+
+
 def to_cinder_exception(exc: exception.ManageableDriverException
                         ) -> Exception:
     """Return the Cinder exception that means what ``exc`` means.
@@ -185,6 +207,7 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
         """Build the backend driver from this backend's configuration."""
         self.backend = self.backend_class(
             configuration=CinderConfiguration(self.configuration))
+        self.backend.cinder_manages_lookup = cinder_manages
         zone = self.configuration.safe_get("backend_availability_zone")
         if not zone or zone == getattr(cfg.CONF, "storage_availability_zone",
                                        "nova"):

@@ -34,6 +34,7 @@ from oslo_utils import uuidutils
 
 from manageable_driver import configuration
 from manageable_driver import exception
+from manageable_driver import listing
 from manageable_driver import opts
 from manageable_driver.cmd import backends as backends_mod
 from manageable_driver.cmd import completion
@@ -243,6 +244,13 @@ def build_parser(plugins: dict[str, backends_mod.Backend] | None = None
 def _add_command_arguments(command: str, kind: str,
                            leaf: argparse.ArgumentParser) -> None:
     fmt = leaf.add_argument_group("output")
+    if command in ("list", "size", "manage"):
+        leaf.add_argument("--managed", action="append", metavar="ID",
+                          help="id of a %s Cinder already manages "
+                               "(repeatable); size and manage need these "
+                               "ids to accept a name Cinder made" % kind)
+        leaf.add_argument("--managed-file", metavar="FILE",
+                          help="file of managed ids, one a line")
     if command == "list":
         leaf.add_argument("--marker", metavar="REF",
                           help="start after this object: any reference "
@@ -255,11 +263,6 @@ def _add_command_arguments(command: str, kind: str,
                           help="sort keys reference, size; directions "
                                "asc, desc (default reference:desc, as "
                                "cinder manageable-list)")
-        leaf.add_argument("--managed", action="append", metavar="ID",
-                          help="id of an object Cinder already manages "
-                               "(repeatable)")
-        leaf.add_argument("--managed-file", metavar="FILE",
-                          help="file of managed ids, one a line")
         fmt.add_argument("--format", choices=("table", "json"),
                          default="table",
                          help="table (default), or JSON: exactly the "
@@ -536,6 +539,12 @@ def run(args: argparse.Namespace,
         return run_list(args, plugin, driver)
     kind = args.kind
     suffix = "" if kind == "volume" else "_snapshot"
+    if args.command in ("size", "manage") and (args.managed
+                                                or args.managed_file):
+        # Without them the driver cannot tell, and refuses a name
+        # Cinder made.
+        driver.cinder_manages_lookup = listing.managed_lookup(
+            _managed(args))
     if args.command == "unmanage":
         obj = _cinder_object(driver, kind, args.cinder_id)
         entry = _carrier(driver, kind, obj)

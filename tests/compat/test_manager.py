@@ -118,6 +118,27 @@ class ManagerTestMixin(backends.ManagerMixin):
         # Still on the backend: listed again, no longer managed.
         self.assertEqual(len(entries), len(self.list_snapshots()))
 
+    def test_driver_asks_cinders_database_whether_it_manages_a_name(
+            self) -> None:
+        # Manage gets no managed list: the backend's hook is Cinder's own
+        # database check, true while the volume or snapshot exists.
+        from cinder.tests.unit import utils
+
+        from manageable_driver.cinder import base as cinder_base
+        lookup = self.manager.driver.backend.cinder_manages_lookup
+        self.assertIs(cinder_base.cinder_manages, lookup)
+        volume = self.new_volume()
+        snapshot = utils.create_snapshot(self.ctxt, volume.id,
+                                         status="available")
+        self.assertEqual((True, True), (lookup("volume", volume.id),
+                                        lookup("snapshot", snapshot.id)))
+        self.assertEqual((False, False), (lookup("volume", snapshot.id),
+                                          lookup("snapshot", volume.id)))
+        snapshot.destroy()
+        volume.destroy()
+        self.assertEqual((False, False), (lookup("volume", volume.id),
+                                          lookup("snapshot", snapshot.id)))
+
     def test_bad_reference_ends_in_error_managing(self) -> None:
         from cinder import exception
         volume = self.new_volume()

@@ -135,6 +135,34 @@ class FileCLITest(base.TestCase):
                          [(e["cinder_id"], e["reason_not_safe"])
                           for e in managed])
 
+    def test_cinder_made_name_needs_the_managed_ids(self):
+        # size and manage get no managed list unless given one: a name
+        # Cinder made is refused while its id is managed, or unknown.
+        name = "volume-%s" % UNKNOWN_ID
+        os.rename(os.path.join(self.dir, "raw.img"),
+                  os.path.join(self.dir, name))
+        before = snapshot_dir(self.dir)
+        for flags, message in (
+                ([], "--managed"),
+                (["--managed", UNKNOWN_ID], "already managed")):
+            for command in (["size", "volume", name],
+                            ["manage", "volume", name, "--id", VOL_ID,
+                             "--yes"]):
+                with self.subTest(flags=flags, command=command[0]):
+                    code, out, err = run_cli(*command, *flags,
+                                             *self.backend)
+                    self.assertEqual((2, ""), (code, out))
+                    self.assertIn(message, err)
+                    self.assertEqual(before, snapshot_dir(self.dir))
+        # What unmanage left: Cinder manages other ids only.
+        code, out, err = run_cli("manage", "volume", name, "--id", VOL_ID,
+                                 "--yes", "--managed", SNAP_ID,
+                                 *self.backend)
+        self.assertEqual(0, code, err)
+        self.assertEqual(["volume-" + VOL_ID],
+                         [n for n in os.listdir(self.dir)
+                          if n.startswith("volume-")])
+
     def test_size(self):
         code, out, _err = run_cli("size", "volume", "raw.img",
                                   *self.backend)

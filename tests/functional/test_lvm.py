@@ -27,6 +27,7 @@ from oslo_concurrency import processutils
 from oslo_config import cfg
 
 from manageable_driver import exception
+from manageable_driver import listing
 from manageable_driver import opts
 from manageable_driver.drivers import lvm
 from manageable_driver.drivers.lvm import commands
@@ -316,6 +317,8 @@ class ManageIffSafeTest(LVMTestCase):
 
     def test_rename_mode(self):
         drv = self.driver()
+        # As the listing was told: Cinder manages nothing.
+        drv.cinder_manages_lookup = listing.managed_lookup(())
         vols = self._check(drv.get_manageable_volumes([], *ALL),
                            drv.manage_existing, lambda i: volume(i))
         snaps = self._check(drv.get_manageable_snapshots([], *ALL),
@@ -327,6 +330,8 @@ class ManageIffSafeTest(LVMTestCase):
 
     def test_tag_mode(self):
         drv = self.driver("tag")
+        # As the listing was told: Cinder manages nothing.
+        drv.cinder_manages_lookup = listing.managed_lookup(())
         vols = self._check(drv.get_manageable_volumes([], *ALL),
                            drv.manage_existing, lambda i: volume(i))
         self.assertEqual({True, False}, set(vols.values()))

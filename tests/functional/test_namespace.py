@@ -20,6 +20,7 @@ leaves is managed back, and one Cinder id never names two objects.
 import os
 
 from manageable_driver import exception
+from manageable_driver import listing
 from manageable_driver.drivers.lvm import options
 from tests.functional import lvm_fixtures as layout
 from tests.functional import test_file
@@ -97,10 +98,38 @@ class FileNameSpaceTest(test_file.FileTestCase):
         self.assertTrue(entry["safe_to_manage"])
         self.assertIn(U % 1, entry["extra_info"]["cinder_made_name"])
         new = {"id": U % 5, "name": "volume-" + U % 5}
+        # Cinder's driver asks Cinder's database; here Cinder manages
+        # nothing, as the listing above was told.
+        self.driver.cinder_manages_lookup = listing.managed_lookup(())
         self.assertEqual(1, self.driver.manage_existing_get_size(
             new, {"source-name": VOL}))
         self.driver.manage_existing(new, {"source-name": VOL})
         self.assertEqual(["volume-" + U % 5], os.listdir(self.dir))
+
+    def test_manage_asks_whether_cinder_still_manages_the_name(self):
+        # volume-A for a new volume B while Cinder manages A would give B
+        # the data of A: manage gets no managed list, so it asks.
+        self.create(VOL, ["-f", "raw", "@", "1G"])
+        self.create(SNAP, qcow2("-b", VOL, "-F", "raw", "@"))
+        new = {"id": U % 5, "name": "volume-" + U % 5}
+        snapshot = {"id": U % 6, "name": "snapshot-" + U % 6,
+                    "volume": {"id": U % 7, "name": "volume-" + U % 7}}
+        before = sorted(os.listdir(self.dir))
+        for lookup, refusal, text in (
+                (listing.managed_lookup([U % 1, U % 2]),
+                 exception.ManageExistingAlreadyManaged, "already managed"),
+                (None, exception.ManageExistingInvalidReference,
+                 "cannot tell whether Cinder still manages")):
+            self.driver.cinder_manages_lookup = lookup
+            for call, obj, name in (
+                    (self.driver.manage_existing_get_size, new, VOL),
+                    (self.driver.manage_existing, new, VOL),
+                    (self.driver.manage_existing_snapshot, snapshot, SNAP)):
+                with self.subTest(call=call.__name__, lookup=lookup):
+                    exc = self.assertRaises(refusal, call, obj,
+                                            {"source-name": self.path(name)})
+                    self.assertIn(text, str(exc))
+        self.assertEqual(before, sorted(os.listdir(self.dir)))
 
     def test_one_id_one_image_across_directories(self):
         second = self.useFixture(test_file.fixtures.TempDir()).path
@@ -185,11 +214,42 @@ class LVMNameSpaceTest(test_lvm.LVMTestCase):
             [], *test_lvm.ALL))[cinder_volume]
         self.assertTrue(entry["safe_to_manage"])
         self.assertIn("cinder_made_name", entry["extra_info"])
+        drv.cinder_manages_lookup = listing.managed_lookup(())
         drv.manage_existing(test_lvm.volume(),
                             {"source-name": cinder_volume})
         names = self.vg.lv_names()
         self.assertIn("volume-%s" % test_lvm.VOLUME_ID, names)
         self.assertNotIn(cinder_volume, names)
+
+    def test_manage_asks_whether_cinder_still_manages_the_name(self):
+        cinder_volume = "volume-%s" % layout.CINDER_VOLUME_ID
+        cinder_snapshot = "_snapshot-%s" % layout.CINDER_SNAPSHOT_ID
+        before = sorted(self.vg.lv_names())
+        for mode in (options.MODE_RENAME, options.MODE_TAG):
+            drv = self.driver(mode)
+            for lookup, refusal, text in (
+                    (listing.managed_lookup([layout.CINDER_VOLUME_ID,
+                                             layout.CINDER_SNAPSHOT_ID]),
+                     exception.ManageExistingAlreadyManaged,
+                     "already managed"),
+                    (None, exception.ManageExistingInvalidReference,
+                     "cannot tell whether Cinder still manages")):
+                drv.cinder_manages_lookup = lookup
+                for call, obj, name in (
+                        (drv.manage_existing_get_size, test_lvm.volume(),
+                         cinder_volume),
+                        (drv.manage_existing, test_lvm.volume(),
+                         cinder_volume),
+                        (drv.manage_existing_snapshot, test_lvm.snapshot(),
+                         cinder_snapshot)):
+                    with self.subTest(mode=mode, call=call.__name__,
+                                      lookup=lookup):
+                        exc = self.assertRaises(refusal, call, obj,
+                                                {"source-name": name})
+                        self.assertIn(text, str(exc))
+        self.assertEqual(before, sorted(self.vg.lv_names()))
+        self.assertEqual(("", ""), (self.vg.lv_tags(cinder_volume),
+                                    self.vg.lv_tags(cinder_snapshot)))
 
     def test_one_id_one_lv_in_tag_mode(self):
         drv = self.driver(options.MODE_TAG)

@@ -168,6 +168,42 @@ class ManageTest(helpers.RBDTestCase):
         drv.unmanage(volume())
         self.assertEqual([name], self.names())
 
+    def test_manage_asks_whether_cinder_still_manages_the_name(self):
+        # volume-A for a new volume B while Cinder manages A would give B
+        # the data of A: manage gets no managed list, so it asks.
+        old_volume, old_snapshot = str(uuid.uuid4()), str(uuid.uuid4())
+        self.create("volume-%s" % old_volume, MiB)
+        self.create("a", MiB)
+        self.snap("a", "snapshot-%s" % old_snapshot)
+        drv = self.driver()
+        vol_ref = {"source-name": "volume-%s" % old_volume}
+        snap_ref = {"source-name": "snapshot-%s" % old_snapshot,
+                    "source-image": "a"}
+        before = self.state()
+        for lookup, refusal, text in (
+                (listing.managed_lookup([old_volume, old_snapshot]),
+                 exception.ManageExistingAlreadyManaged, "already managed"),
+                (None, InvalidRef,
+                 "cannot tell whether Cinder still manages")):
+            drv.cinder_manages_lookup = lookup
+            for call, obj, ref in (
+                    (drv.manage_existing_get_size, volume(), vol_ref),
+                    (drv.manage_existing, volume(), vol_ref),
+                    (drv.manage_existing_snapshot_get_size,
+                     snapshot("a"), snap_ref),
+                    (drv.manage_existing_snapshot, snapshot("a"),
+                     snap_ref)):
+                with self.subTest(call=call.__name__, lookup=lookup):
+                    err = self.assertRaises(refusal, call, obj, ref)
+                    self.assertIn(text, str(err))
+        self.assertEqual(before, self.state())
+        # After unmanage: Cinder's round trip manages them back.
+        drv.cinder_manages_lookup = listing.managed_lookup(())
+        drv.manage_existing(volume(), vol_ref)
+        drv.manage_existing_snapshot(snapshot("a"), snap_ref)
+        self.assertEqual(["a", "volume-%s" % VOLUME_ID], self.names())
+        self.assertEqual(["snapshot-%s" % SNAPSHOT_ID], self.snap_names("a"))
+
     def test_watcher_rechecked_at_manage_time(self):
         self.create("plain", MiB)
         drv = self.driver()

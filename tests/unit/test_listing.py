@@ -274,9 +274,60 @@ class EnsureSafeTest(base.TestCase):
             {"source-name": "snapshot-" + SNAP_ID}, "volume")
         self.assertIn("not safe to manage", str(exc))
         self.assertIn(SNAP_ID, str(exc))
+        self.backend.cinder_manages_lookup = listing.managed_lookup(())
         self.assertIsNone(self.backend.ensure_safe(
             vol("snapshot-" + SNAP_ID),
             {"source-name": "snapshot-" + SNAP_ID}, "snapshot"))
+
+    def test_own_kind_cinder_name_asks_whether_cinder_manages_it(self):
+        # Manage gets no managed list: "volume-A" for a new volume B
+        # while Cinder manages A would give B the data of A.
+        ref = {"source-name": "volume-" + VOL_ID}
+        asked = []
+
+        def lookup(kind, cinder_id):
+            asked.append((kind, cinder_id))
+            return True
+
+        self.backend.cinder_manages_lookup = lookup
+        self.assertRaises(exception.ManageExistingAlreadyManaged,
+                          self.backend.ensure_safe, vol("volume-" + VOL_ID),
+                          ref)
+        self.assertEqual([("volume", VOL_ID)], asked)
+        self.assertRaises(exception.ManageExistingAlreadyManaged,
+                          self.backend.manageable_size,
+                          vol("volume-" + VOL_ID), ref)
+        self.backend.cinder_manages_lookup = listing.managed_lookup(
+            [SNAP_ID])
+        self.assertIsNone(self.backend.ensure_safe(vol("volume-" + VOL_ID),
+                                                   ref))
+        self.backend.cinder_manages_lookup = listing.managed_lookup(
+            [VOL_ID])
+        self.assertRaises(exception.ManageExistingAlreadyManaged,
+                          self.backend.ensure_safe, vol("volume-" + VOL_ID),
+                          ref)
+
+    def test_own_kind_cinder_name_refused_when_nobody_can_tell(self):
+        for name, kind, cinder_id in (
+                ("volume-" + VOL_ID, "volume", VOL_ID),
+                ("snapshot-" + SNAP_ID, "snapshot", SNAP_ID),
+                ("_snapshot-" + SNAP_ID, "snapshot", SNAP_ID)):
+            with self.subTest(name=name):
+                exc = self.assertRaises(
+                    exception.ManageExistingInvalidReference,
+                    self.backend.ensure_safe, vol(name),
+                    {"source-name": name}, kind)
+                self.assertIn("Cinder %s %s" % (kind, cinder_id), str(exc))
+                self.assertIn("cannot tell whether Cinder still manages",
+                              str(exc))
+                self.assertIn("--managed", str(exc))
+        # A retried manage whose object already has its name: its own.
+        name = "volume-" + VOL_ID
+        self.assertIsNone(self.backend.ensure_safe(
+            vol(name), {"source-name": name}, "volume", {"id": VOL_ID}))
+        # Other names are not Cinder's: nothing to ask.
+        self.assertIsNone(self.backend.ensure_safe(vol("a"),
+                                                   {"source-name": "a"}))
 
     def test_zero_bytes_is_refused(self):
         exc = self.assertRaises(

@@ -28,6 +28,7 @@ from oslo_config import cfg
 from manageable_driver import configuration
 from manageable_driver import exception
 from manageable_driver import interface
+from manageable_driver import listing
 from manageable_driver import opts
 from manageable_driver.drivers import lvm
 from manageable_driver.drivers.lvm import commands
@@ -374,6 +375,7 @@ class ManageRenameTest(DriverTestCase):
         # It is found and, as what unmanage left, managed back (issue 13:
         # Cinder's unmanage -> manage round trip).
         drv = self.driver()
+        drv.cinder_manages_lookup = listing.managed_lookup(())
         drv.manage_existing_snapshot(
             snapshot(),
             {"source-name": "snapshot-%s" % layout.CINDER_SNAPSHOT_ID})
@@ -384,6 +386,7 @@ class ManageRenameTest(DriverTestCase):
 
     def test_manage_back_what_unmanage_left(self):
         drv = self.driver()
+        drv.cinder_manages_lookup = listing.managed_lookup(())
         drv.manage_existing(volume(), {"source-name": "volume-%s"
                                        % layout.CINDER_VOLUME_ID})
         self.assertEqual([("lvrename", VG,
@@ -424,6 +427,8 @@ class ManageRenameTest(DriverTestCase):
                                              ["reference"], ["asc"])
         for entry in entries:
             drv = self.driver()
+            # What the listing was given: Cinder manages nothing.
+            drv.cinder_manages_lookup = listing.managed_lookup(())
             try:
                 drv.manage_existing(volume(), entry["reference"])
                 managed = True

@@ -404,7 +404,7 @@ class FileDriver(listing.ManageableListingMixin,
         finishing = self._finishing(parent_fd, image, new_name)
         record = file_records.volume_record(image, inventory,
                                             allow_links=finishing)
-        self.ensure_safe(record, existing_ref, "volume")
+        self.ensure_safe(record, existing_ref, "volume", volume)
         self._check_type(volume, image)
         return image, finishing
 
@@ -514,7 +514,7 @@ class FileDriver(listing.ManageableListingMixin,
         finishing = self._finishing(parent_fd, image, new_name)
         record = file_records.snapshot_record(image, inventory,
                                               allow_links=finishing)
-        self.ensure_safe(record, existing_ref, "snapshot")
+        self.ensure_safe(record, existing_ref, "snapshot", snapshot)
         # ensure_safe refused an image that backs nothing.
         users = inventory.backing_of[image.key]
         top, _ambiguous = file_records.chain_top(image, inventory)

@@ -262,7 +262,8 @@ class LVMDriver(listing.ManageableListingMixin,
                     existing_ref=existing_ref,
                     reason="the LV was renamed or removed meanwhile "
                            "(now %s)" % (lv.name if lv else "gone"))
-            self.ensure_safe(self._record(lv, kind), existing_ref, kind)
+            self.ensure_safe(self._record(lv, kind), existing_ref, kind,
+                             obj)
             if target and lv.name == target:
                 return
             self._check_id_free(lvs, lv, target, tag, existing_ref)
