@@ -1,0 +1,362 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Who holds a file of the configured directories, from /proc and /sys.
+
+An image is in use when a process of this host has it open, maps it
+writable or holds a lock on it, or a loop device is attached to it.  One
+listing reads each of these once for the whole host
+(:func:`read_in_use`).
+
+Nothing outside the configured directories is looked at.  A process's
+open files are known by what ``/proc/PID/fdinfo/N`` prints (the mount id
+and the inode number), the mounts by ``/proc/PID/mountinfo``; following
+``/proc/PID/fd/N`` would ``stat`` the file, and a file on a hard NFS
+mount whose server went away, or on a stopped FUSE daemon, would hang
+the listing.  ``/proc/PID/maps`` and ``/proc/locks`` print the device and
+inode; a loop device's backing file is known by the path sysfs prints,
+resolved only inside the store (:mod:`.storenames`).
+
+Every number is that of a filesystem (its superblock's device, as
+``/proc`` prints it), so a holder is seen through any mount of the
+store's filesystem, a bind mount or another mount namespace's copy.
+Processes of other PID namespaces are seen as long as this process's
+``/proc`` shows them (it does from the host's namespaces).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import dataclasses
+import functools
+import os
+import re
+
+from oslo_log import log as logging
+
+from manageable_driver.drivers.file import storenames
+
+LOG = logging.getLogger(__name__)
+
+Key = tuple[int, int]
+"""(st_dev, st_ino) of a file of a configured directory."""
+
+OPEN_PATH_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+# "MAJOR:MINOR:INODE" of /proc/locks, major and minor in hex.
+_LOCK_DEVICE = re.compile(r"([0-9a-f]+):([0-9a-f]+):([0-9]+)\Z")
+
+
+def parse_proc_locks(text: str) -> dict[Key, str]:
+    """Map each (device, inode) ``/proc/locks`` lists to who holds it.
+
+    :param text: the contents of ``/proc/locks``.
+    """
+    held: dict[Key, str] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        for pos, value in enumerate(fields):
+            match = _LOCK_DEVICE.match(value)
+            if match is None:
+                continue
+            dev = os.makedev(int(match.group(1), 16),
+                             int(match.group(2), 16))
+            key = (dev, int(match.group(3)))
+            pid = fields[pos - 1] if pos else "-1"
+            # OFD locks (qemu's image locks) belong to no process: -1.
+            held.setdefault(key, "locked by pid %s" % pid
+                            if pid.isdigit() else "locked (OFD lock)")
+            break
+    return held
+
+
+def parse_mountinfo(text: str) -> dict[int, int]:
+    """Map each mount id of a ``mountinfo`` to its filesystem's device.
+
+    :param text: the contents of ``/proc/PID/mountinfo``.
+    """
+    mounts: dict[int, int] = {}
+    for line in text.splitlines():
+        fields = line.split(" ", 3)
+        try:
+            major, minor = fields[2].split(":")
+            mounts[int(fields[0])] = os.makedev(int(major), int(minor))
+        except (IndexError, ValueError):
+            continue
+    return mounts
+
+
+def parse_fdinfo(text: bytes) -> tuple[int | None, int | None]:
+    """Return the mount id and inode number an fdinfo prints (None for
+    what it does not: ``ino`` is printed since Linux 5.14)."""
+    mnt_id = ino = None
+    for line in text.split(b"\n"):
+        if line.startswith(b"mnt_id:"):
+            mnt_id = int(line[7:])
+        elif line.startswith(b"ino:"):
+            ino = int(line[4:])
+    return mnt_id, ino
+
+
+@functools.lru_cache(maxsize=8)
+def _maps_pattern(devices: frozenset[int]) -> re.Pattern[str]:
+    spelt = "|".join(re.escape("%02x:%02x" % (os.major(dev), os.minor(dev)))
+                     for dev in sorted(devices))
+    # address perms offset dev inode [path]; only the perms say 'w'.
+    return re.compile(r"^\S+ .w.. \S+ (%s) ([1-9][0-9]*)" % spelt,
+                      re.MULTILINE)
+
+
+def parse_maps(text: str, devices: Iterable[int]) -> list[Key]:
+    """Return (device, inode) of every writable mapping ``maps`` lists of
+    a file on one of ``devices``.
+
+    :param text: the contents of ``/proc/PID/maps``.
+    :param devices: filesystem devices, as :func:`parse_mountinfo`.
+    """
+    wanted = frozenset(devices)
+    if not wanted:
+        return []
+    found = []
+    for match in _maps_pattern(wanted).finditer(text):
+        major, minor = match.group(1).split(":")
+        found.append((os.makedev(int(major, 16), int(minor, 16)),
+                      int(match.group(2))))
+    return found
+
+
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def mount_id(fd: int, proc: str = "/proc") -> int | None:
+    """The mount id of this process's open file ``fd``, None where the
+    kernel does not say."""
+    try:
+        return parse_fdinfo(_read("%s/self/fdinfo/%d" % (proc, fd)))[0]
+    except (OSError, ValueError):
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Store:
+    """The filesystems of the configured directories.
+
+    :ivar devices: filesystem device, as ``/proc`` prints it, to the
+        ``st_dev`` of the configured directories on it (the same but on
+        btrfs subvolumes).
+    :ivar names: the configured directories' names.
+    """
+
+    devices: dict[int, set[int]]
+    names: storenames.StoreNames
+
+    def keys(self, device: int, ino: int) -> list[Key]:
+        """The keys of inode ``ino`` of filesystem ``device`` in the
+        configured directories; none when it is another filesystem."""
+        return [(dev, ino) for dev in self.devices.get(device, ())]
+
+
+def store_of(directories: list[str], proc: str = "/proc") -> Store:
+    """Find the filesystems of ``directories``.
+
+    Each is opened ``O_PATH``: its mount id (fdinfo) names its line of
+    this process's mountinfo, which gives the filesystem's device.  One
+    that cannot be opened is left out (the walk reports it).
+    """
+    try:
+        mounts = parse_mountinfo(
+            _read(proc + "/self/mountinfo").decode("utf-8", "replace"))
+    except OSError:
+        mounts = {}
+    devices: dict[int, set[int]] = {}
+    for directory in directories:
+        try:
+            fd = os.open(directory, OPEN_PATH_FLAGS)
+        except OSError:
+            continue
+        try:
+            st_dev = os.fstat(fd).st_dev
+            mnt = mount_id(fd, proc)
+        finally:
+            os.close(fd)
+        device = mounts.get(mnt, st_dev) if mnt is not None else st_dev
+        devices.setdefault(device, set()).add(st_dev)
+    return Store(devices, storenames.StoreNames(directories))
+
+
+class _Mounts:
+    """Mount ids of every mount namespace seen, to filesystem devices.
+
+    Mount ids are unique across namespaces, so one table serves all;
+    another namespace's mountinfo is read the first time one of its
+    processes holds a file on a mount not known yet.
+    """
+
+    def __init__(self, proc: str) -> None:
+        self.proc = proc
+        self.table: dict[int, int] = {}
+        self.namespaces: set[str] = set()
+        self.read: set[str] = set()
+        self._add("self")
+
+    def _add(self, pid: str) -> None:
+        if pid in self.read:
+            return
+        self.read.add(pid)
+        try:
+            namespace = os.readlink("%s/%s/ns/mnt" % (self.proc, pid))
+        except OSError:
+            namespace = None
+        if namespace is not None and namespace in self.namespaces:
+            return
+        try:
+            text = _read("%s/%s/mountinfo" % (self.proc, pid))
+        except OSError:
+            return
+        if namespace is not None:
+            self.namespaces.add(namespace)
+        self.table.update(parse_mountinfo(text.decode("utf-8", "replace")))
+
+    def device(self, pid: str, mnt_id: int) -> int | None:
+        """The device of mount ``mnt_id`` of process ``pid``; None for a
+        kernel-internal mount (sockets, pipes)."""
+        device = self.table.get(mnt_id)
+        if device is None:
+            self._add(pid)
+            device = self.table.get(mnt_id)
+        return device
+
+
+def _open_files(store: Store, proc: str, pid: str, mounts: _Mounts,
+                found: dict[Key, str]) -> None:
+    fdinfo = "%s/%s/fdinfo/" % (proc, pid)
+    for fd in os.listdir(fdinfo):
+        try:
+            mnt_id, ino = parse_fdinfo(_read(fdinfo + fd))
+        except (OSError, ValueError):
+            continue
+        if mnt_id is None:
+            continue
+        device = mounts.device(pid, mnt_id)
+        if device is None or device not in store.devices:
+            continue
+        if ino is None:
+            # A kernel before 5.14: the file is on the store's
+            # filesystem, so following the link cannot leave it.
+            try:
+                st = os.stat("%s/%s/fd/%s" % (proc, pid, fd))
+            except OSError:
+                continue
+            keys = [(st.st_dev, st.st_ino)]
+        else:
+            keys = store.keys(device, ino)
+        for key in keys:
+            found.setdefault(key, "open by pid %s" % pid)
+
+
+def _mapped(store: Store, proc: str, pid: str,
+            found: dict[Key, str]) -> None:
+    text = _read("%s/%s/maps" % (proc, pid)).decode("ascii", "replace")
+    for device, ino in parse_maps(text, store.devices):
+        for key in store.keys(device, ino):
+            found.setdefault(key, "mapped writable by pid %s" % pid)
+
+
+def read_processes(store: Store, proc: str = "/proc") -> dict[Key, str]:
+    """Map each file of ``store`` some process has open or maps writable
+    to one such process.
+
+    Processes that end or deny access while being read are passed over.
+    """
+    found: dict[Key, str] = {}
+    if not store.devices:
+        return found
+    try:
+        pids = [name for name in os.listdir(proc) if name.isdigit()]
+    except OSError as exc:
+        LOG.warning("Cannot list %(proc)s: %(exc)s; open files are not "
+                    "detected", {"proc": proc, "exc": exc})
+        return found
+    mounts = _Mounts(proc)
+    for pid in pids:
+        try:
+            _open_files(store, proc, pid, mounts, found)
+            _mapped(store, proc, pid, found)
+        except OSError:
+            continue
+    return found
+
+
+def read_loops(store: Store, sys_block: str = "/sys/block") -> dict[Key, str]:
+    """Map each file of ``store`` a loop device is attached to to it.
+
+    The backing file is known by the path sysfs prints (the kernel keeps
+    it current across renames; a deleted file's ends with ``(deleted)``
+    and names nothing); it is looked at only inside the store.
+    """
+    found: dict[Key, str] = {}
+    try:
+        names = sorted(name for name in os.listdir(sys_block)
+                       if name.startswith("loop"))
+    except OSError:
+        return found
+    for name in names:
+        try:
+            path = _read("%s/%s/loop/backing_file" % (sys_block, name))
+        except OSError:
+            # Not attached.
+            continue
+        resolved = store.names.resolve(
+            os.fsdecode(path.rstrip(b"\n")))
+        if isinstance(resolved, storenames.Found):
+            found.setdefault(resolved.key, "attached to /dev/%s" % name)
+    return found
+
+
+def read_in_use(directories: list[str], proc: str = "/proc",
+                sys_block: str = "/sys/block") -> dict[Key, str]:
+    """Return every file of ``directories`` in use on this host, once.
+
+    Only this host's holders are seen: a lock or open file on another NFS
+    client is not in ``/proc``.
+
+    :param directories: the configured image directories.
+    :param proc: where procfs is mounted.
+    :param sys_block: where sysfs lists block devices.
+    """
+    store = store_of(directories, proc)
+    in_use = read_processes(store, proc)
+    for key, why in read_loops(store, sys_block).items():
+        in_use.setdefault(key, why)
+    try:
+        with open(os.path.join(proc, "locks"), encoding="ascii",
+                  errors="replace") as f:
+            locks = parse_proc_locks(f.read())
+    except OSError as exc:
+        LOG.warning("Cannot read %(proc)s/locks: %(exc)s; locked files are "
+                    "not detected", {"proc": proc, "exc": exc})
+        locks = {}
+    for (device, ino), why in locks.items():
+        # A lock says more than an open file: it wins.
+        for key in store.keys(device, ino):
+            in_use[key] = why
+    return in_use
