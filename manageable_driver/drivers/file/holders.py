@@ -12,8 +12,8 @@
 
 """Who holds a file of the configured directories, from /proc and /sys.
 
-An image is in use when a process of this host has it open, maps it
-writable or holds a lock on it, or a loop device is attached to it.  One
+An image is in use when a process of this host has it open or mapped
+or holds a lock on it, or a loop device is attached to it.  One
 listing reads each of these once for the whole host
 (:func:`read_in_use`).
 
@@ -111,26 +111,30 @@ def parse_fdinfo(text: bytes) -> tuple[int | None, int | None]:
 def _maps_pattern(devices: frozenset[int]) -> re.Pattern[str]:
     spelt = "|".join(re.escape("%02x:%02x" % (os.major(dev), os.minor(dev)))
                      for dev in sorted(devices))
-    # address perms offset dev inode [path]; only the perms say 'w'.
-    return re.compile(r"^\S+ .w.. \S+ (%s) ([1-9][0-9]*)" % spelt,
+    # address perms offset dev inode [path]
+    return re.compile(r"^\S+ (\S{4}) \S+ (%s) ([1-9][0-9]*)" % spelt,
                       re.MULTILINE)
 
 
-def parse_maps(text: str, devices: Iterable[int]) -> list[Key]:
-    """Return (device, inode) of every writable mapping ``maps`` lists of
-    a file on one of ``devices``.
+def parse_maps(text: str, devices: Iterable[int]) -> dict[Key, bool]:
+    """Return (device, inode) of every file of one of ``devices`` that
+    ``maps`` lists, and whether one of its mappings writes it (writable
+    and shared).
 
     :param text: the contents of ``/proc/PID/maps``.
     :param devices: filesystem devices, as :func:`parse_mountinfo`.
     """
     wanted = frozenset(devices)
     if not wanted:
-        return []
-    found = []
+        return {}
+    found: dict[Key, bool] = {}
     for match in _maps_pattern(wanted).finditer(text):
-        major, minor = match.group(1).split(":")
-        found.append((os.makedev(int(major, 16), int(minor, 16)),
-                      int(match.group(2))))
+        major, minor = match.group(2).split(":")
+        key = (os.makedev(int(major, 16), int(minor, 16)),
+               int(match.group(3)))
+        perms = match.group(1)
+        found[key] = found.get(key, False) or (perms[1] == "w"
+                                               and perms[3] == "s")
     return found
 
 
@@ -276,9 +280,11 @@ def _open_files(store: Store, proc: str, pid: str, mounts: _Mounts,
 def _mapped(store: Store, proc: str, pid: str,
             found: dict[Key, str]) -> None:
     text = _read("%s/%s/maps" % (proc, pid)).decode("ascii", "replace")
-    for device, ino in parse_maps(text, store.devices):
+    # A mapping holds the file as a descriptor does, after it is closed.
+    for (device, ino), writes in parse_maps(text, store.devices).items():
         for key in store.keys(device, ino):
-            found.setdefault(key, "mapped writable by pid %s" % pid)
+            found.setdefault(key, "mapped %sby pid %s"
+                             % ("writable " if writes else "", pid))
 
 
 def read_processes(store: Store, proc: str = "/proc") -> dict[Key, str]:
