@@ -141,7 +141,7 @@ def parse_maps(text: str, devices: Iterable[int]) -> dict[Key, bool]:
 def _read(path: str) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -252,9 +252,16 @@ class _Mounts:
 
 def _open_files(store: Store, proc: str, pid: str, mounts: _Mounts,
                 found: dict[Key, str]) -> None:
+    links = "%s/%s/fd/" % (proc, pid)
     fdinfo = "%s/%s/fdinfo/" % (proc, pid)
-    for fd in os.listdir(fdinfo):
+    for fd in os.listdir(links):
         try:
+            # The link's text is kept by the kernel (reading it does not
+            # look at the file): sockets, pipes and anonymous inodes,
+            # most descriptors of a host, are passed over without
+            # reading their fdinfo.
+            if not os.readlink(links + fd).startswith("/"):
+                continue
             mnt_id, ino = parse_fdinfo(_read(fdinfo + fd))
         except (OSError, ValueError):
             continue

@@ -588,7 +588,8 @@ def scan(directories: Iterable[str], depth: int,
 
     :param directories: the configured image directories.
     :param depth: subdirectory levels to descend.
-    :param in_use: a table from :func:`.holders.read_in_use`; read here when None.
+    :param in_use: a table from :func:`.holders.read_in_use`; read here
+        when None.
     :param steady: count as in use only what is still held a moment
         later (see :data:`STEADY_PAUSE`); for manage, not for listings.
     :param known: headers of earlier listings, for listings only (see
