@@ -57,7 +57,7 @@ class ProcTextTest(base.TestCase):
             b"pos:\t0\nflags:\t02\nmnt_id:\t27\n"))
 
     def test_maps(self):
-        text = recorded("maps.txt").decode()
+        text = recorded("maps.txt")
         # rw-s writes the file; r--s and rw-p (a private copy) do not,
         # but every mapping holds it.
         self.assertEqual({(ROOT_FS, 2148722): True,
@@ -67,8 +67,10 @@ class ProcTextTest(base.TestCase):
         self.assertEqual({}, holders.parse_maps(text, []))
 
     def test_maps_private_only(self):
-        text = ("7f00-7f01 rw-p 00000000 fe:00 12 /srv/a\n"
-                "7f01-7f02 r--s 00000000 fe:00 12 /srv/a\n")
+        text = (b"7f00-7f01 rw-p 00000000 fe:00 12 /srv/a\n"
+                b"7f01-7f02 r--s 00000000 fe:00 12 /srv/a fe:00 13\n"
+                b"7f02-7f03 rw-s 00000000 00:00 0 /x fe:00 14 \n"
+                b"7f03-7f04 rw-s 00000000 fe:00 0 [anon]")
         self.assertEqual({(ROOT_FS, 12): False},
                          holders.parse_maps(text, [ROOT_FS]))
 

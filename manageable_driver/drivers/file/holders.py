@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 import dataclasses
-import functools
 import os
 import re
 
@@ -107,16 +106,7 @@ def parse_fdinfo(text: bytes) -> tuple[int | None, int | None]:
     return mnt_id, ino
 
 
-@functools.lru_cache(maxsize=8)
-def _maps_pattern(devices: frozenset[int]) -> re.Pattern[str]:
-    spelt = "|".join(re.escape("%02x:%02x" % (os.major(dev), os.minor(dev)))
-                     for dev in sorted(devices))
-    # address perms offset dev inode [path]
-    return re.compile(r"^\S+ (\S{4}) \S+ (%s) ([1-9][0-9]*)" % spelt,
-                      re.MULTILINE)
-
-
-def parse_maps(text: str, devices: Iterable[int]) -> dict[Key, bool]:
+def parse_maps(text: bytes, devices: Iterable[int]) -> dict[Key, bool]:
     """Return (device, inode) of every file of one of ``devices`` that
     ``maps`` lists, and whether one of its mappings writes it (writable
     and shared).
@@ -124,17 +114,27 @@ def parse_maps(text: str, devices: Iterable[int]) -> dict[Key, bool]:
     :param text: the contents of ``/proc/PID/maps``.
     :param devices: filesystem devices, as :func:`parse_mountinfo`.
     """
-    wanted = frozenset(devices)
-    if not wanted:
-        return {}
     found: dict[Key, bool] = {}
-    for match in _maps_pattern(wanted).finditer(text):
-        major, minor = match.group(2).split(":")
-        key = (os.makedev(int(major, 16), int(minor, 16)),
-               int(match.group(3)))
-        perms = match.group(1)
-        found[key] = found.get(key, False) or (perms[1] == "w"
-                                               and perms[3] == "s")
+    for device in set(devices):
+        spelt = b"%02x:%02x" % (os.major(device), os.minor(device))
+        # Found by its text (a C search), then checked in its line:
+        # most lines are of other filesystems, and are not split.
+        token = b" " + spelt + b" "
+        pos = text.find(token)
+        while pos >= 0:
+            start = text.rfind(b"\n", 0, pos) + 1
+            end = text.find(b"\n", pos)
+            if end < 0:
+                end = len(text)
+            # address perms offset dev inode [path]
+            fields = text[start:end].split(None, 5)
+            if len(fields) >= 5 and fields[3] == spelt and \
+                    fields[4].isdigit() and fields[4] != b"0":
+                key = (device, int(fields[4]))
+                perms = fields[1]
+                found[key] = found.get(key, False) or (
+                    perms[1:2] == b"w" and perms[3:4] == b"s")
+            pos = text.find(token, end)
     return found
 
 
@@ -286,7 +286,7 @@ def _open_files(store: Store, proc: str, pid: str, mounts: _Mounts,
 
 def _mapped(store: Store, proc: str, pid: str,
             found: dict[Key, str]) -> None:
-    text = _read("%s/%s/maps" % (proc, pid)).decode("ascii", "replace")
+    text = _read("%s/%s/maps" % (proc, pid))
     # A mapping holds the file as a descriptor does, after it is closed.
     for (device, ino), writes in parse_maps(text, store.devices).items():
         for key in store.keys(device, ino):

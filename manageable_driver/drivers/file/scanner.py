@@ -126,6 +126,8 @@ class Inventory:
     def suspects(self, image: ImageFile) -> list[Loose]:
         """The names that may reach ``image`` through a directory not
         looked at."""
+        if not self.loose:
+            return []
         return [name for name in self.loose.get(image.name, ())
                 if name.may_name(image)]
 
