@@ -239,10 +239,25 @@ class StoppedMountTest(InUseTestCase):
         base = self.outside_image()
         self.create("top.qcow2", ["-f", "qcow2", "-u", "-b", base, "-F",
                                   "qcow2", "@", "1M"])
-        self.assertEqual({self.path("top.qcow2"):
-                          "backing file present: %s" % base,
-                          self.path("free.img"): None},
-                         self.list_and_manage())
+        # The same name through a link of the store.
+        os.symlink(os.path.dirname(base), self.path("link"))
+        self.create("linked.qcow2", ["-f", "qcow2", "-u", "-b",
+                                     "link/base.qcow2", "-F", "qcow2", "@",
+                                     "1M"])
+        # Another mount of the store's filesystem could show this image
+        # there: a suspect, decided from the name alone.
+        self.create("base.qcow2", ["-f", "qcow2", "@", "1M"])
+        self.assertEqual(
+            {self.path("top.qcow2"): "backing file present: %s" % base,
+             self.path("linked.qcow2"):
+                 "backing file present: link/base.qcow2",
+             self.path("base.qcow2"):
+                 "may be the backing or data file of: linked.qcow2, which "
+                 "names 'link/base.qcow2', outside file_volume_dirs (not "
+                 "looked at); top.qcow2, which names %r, outside "
+                 "file_volume_dirs (not looked at)" % base,
+             self.path("free.img"): None},
+            self.list_and_manage())
 
 
 class RelativeToQemuTest(InUseTestCase):
