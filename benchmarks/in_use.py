@@ -24,7 +24,11 @@ mountinfo, maps, loop devices, ``/proc/locks``) and the baseline
 measured in the same run, a REPRODUCTION of the scan before it (a
 ``stat`` of every ``/proc/PID/fd/N``, which follows the link into the
 file's filesystem, and ``/proc/locks``).  Prints min/median/max seconds
-of each and the ratio of the medians.
+of each, wall and CPU (this process's user and system time: the kernel
+writing the ``/proc`` text counts, other processes of a shared machine
+do not), and the ratios of the medians.  ``--store`` puts the store on a
+given filesystem (by default a temp dir: the filesystem of the
+children's libraries, so every line of their maps is the store's).
 """
 
 from __future__ import annotations
@@ -82,8 +86,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=200)
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--store", default=None,
+                        help="where the (empty) store directory is made")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as store, \
+    with tempfile.TemporaryDirectory(dir=args.store) as store, \
             tempfile.TemporaryDirectory() as held:
         for i in range(min(args.files, 1000)):
             with open(os.path.join(held, "f%d" % i), "wb") as f:
@@ -104,14 +110,15 @@ def main() -> None:
                     fds += len(os.listdir("/proc/%s/fd" % pid))
                 except OSError:
                     continue
-            ours, baseline = [], []
+            ours: list[tuple[float, float]] = []
+            baseline: list[tuple[float, float]] = []
             for _ in range(args.runs):
-                start = time.perf_counter()
-                holders.read_in_use([store])
-                ours.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                reproduction()
-                baseline.append(time.perf_counter() - start)
+                for times, func in ((ours, lambda: holders.read_in_use(
+                        [store])), (baseline, reproduction)):
+                    start = time.perf_counter(), time.process_time()
+                    func()
+                    times.append((time.perf_counter() - start[0],
+                                  time.process_time() - start[1]))
         finally:
             for child in children:
                 child.stdin.close()
@@ -123,11 +130,15 @@ def main() -> None:
                          ("baseline, REPRODUCTION of the scan before: "
                           "stat of every /proc/PID/fd/N + locks",
                           baseline)):
-        print("%s: min %.4f s, median %.4f s, max %.4f s (%d runs)"
-              % (label, min(times), statistics.median(times), max(times),
-                 len(times)))
-    print("ratio ours / baseline (medians): %.2f"
-          % (statistics.median(ours) / statistics.median(baseline)))
+        for what, column in (("wall", 0), ("CPU", 1)):
+            values = [run[column] for run in times]
+            print("%s, %s: min %.4f s, median %.4f s, max %.4f s (%d runs)"
+                  % (label, what, min(values), statistics.median(values),
+                     max(values), len(values)))
+    for what, column in (("wall", 0), ("CPU", 1)):
+        print("ratio ours / baseline (%s, medians): %.2f" % (
+            what, statistics.median(run[column] for run in ours)
+            / statistics.median(run[column] for run in baseline)))
 
 
 if __name__ == "__main__":

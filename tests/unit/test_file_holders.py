@@ -93,7 +93,7 @@ class ReadInUseTest(base.TestCase):
                              holders.read_in_use([self.dir]).get(self.key))
         self.assertNotIn(self.key, holders.read_in_use([self.dir]))
 
-    def test_other_directory_sees_nothing(self):
+    def test_keyed_by_filesystem(self):
         other = self.useFixture(fixtures.TempDir()).path
         store = holders.store_of([other])
         with open(self.image, "rb"):
@@ -102,6 +102,35 @@ class ReadInUseTest(base.TestCase):
         self.assertEqual("open by pid %d" % os.getpid(), found[self.key])
         self.assertEqual({}, holders.read_processes(
             holders.Store({}, storenames.StoreNames([other]))))
+
+    def test_kernel_without_ino(self):
+        # A /proc as a kernel before 5.14 shows it: fdinfo without ino.
+        # The descriptor's link is followed only because its mount is
+        # the store's filesystem; one of another is not.
+        proc = self.useFixture(fixtures.TempDir()).path
+        st = os.stat(self.dir)
+        for path, text in (
+                ("self/mountinfo", "40 1 %d:%d / / rw - ext4 x rw\n"
+                 "41 1 0:99 / /elsewhere rw - nfs y rw\n"
+                 % (os.major(st.st_dev), os.minor(st.st_dev))),
+                ("7/fdinfo/3", "pos:\t0\nflags:\t02\nmnt_id:\t40\n"),
+                ("7/fdinfo/4", "pos:\t0\nflags:\t02\nmnt_id:\t41\n"),
+                ("7/maps", ""), ("locks", "")):
+            os.makedirs(os.path.dirname(os.path.join(proc, path)),
+                        exist_ok=True)
+            with open(os.path.join(proc, path), "w") as f:
+                f.write(text)
+        os.makedirs(os.path.join(proc, "7", "fd"))
+        os.symlink(self.image, os.path.join(proc, "7", "fd", "3"))
+        # A real file: followed, it would be in the table.
+        other = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                             "other")
+        with open(other, "wb"):
+            pass
+        os.symlink(other, os.path.join(proc, "7", "fd", "4"))
+        self.assertEqual({self.key: "open by pid 7"},
+                         holders.read_in_use([self.dir], proc=proc,
+                                             sys_block=proc))
 
     def test_unreadable_proc(self):
         self.assertEqual({}, holders.read_in_use(

@@ -97,13 +97,16 @@ def parse_mountinfo(text: str) -> dict[int, int]:
 def parse_fdinfo(text: bytes) -> tuple[int | None, int | None]:
     """Return the mount id and inode number an fdinfo prints (None for
     what it does not: ``ino`` is printed since Linux 5.14)."""
-    mnt_id = ino = None
-    for line in text.split(b"\n"):
-        if line.startswith(b"mnt_id:"):
-            mnt_id = int(line[7:])
-        elif line.startswith(b"ino:"):
-            ino = int(line[4:])
-    return mnt_id, ino
+    values: list[int | None] = []
+    for name in (b"\nmnt_id:", b"\nino:"):
+        start = text.find(name)
+        if start < 0:
+            values.append(None)
+            continue
+        start += len(name)
+        end = text.find(b"\n", start)
+        values.append(int(text[start:end if end >= 0 else len(text)]))
+    return values[0], values[1]
 
 
 def parse_maps(text: bytes, devices: Iterable[int]) -> dict[Key, bool]:
@@ -123,14 +126,16 @@ def parse_maps(text: bytes, devices: Iterable[int]) -> dict[Key, bool]:
         pos = text.find(token)
         while pos >= 0:
             start = text.rfind(b"\n", 0, pos) + 1
-            end = text.find(b"\n", pos)
-            if end < 0:
-                end = len(text)
-            # address perms offset dev inode [path]
-            fields = text[start:end].split(None, 5)
-            if len(fields) >= 5 and fields[3] == spelt and \
-                    fields[4].isdigit() and fields[4] != b"0":
-                key = (device, int(fields[4]))
+            # address perms offset dev inode [path]: the token must be
+            # the fourth field (a path may hold its text too).
+            fields = text[start:pos].split(b" ")
+            end = text.find(b" ", pos + len(token))
+            newline = text.find(b"\n", pos + len(token))
+            if end < 0 or 0 <= newline < end:
+                end = len(text) if newline < 0 else newline
+            ino = text[pos + len(token):end]
+            if len(fields) == 3 and ino.isdigit() and ino != b"0":
+                key = (device, int(ino))
                 perms = fields[1]
                 found[key] = found.get(key, False) or (
                     perms[1:2] == b"w" and perms[3:4] == b"s")
@@ -138,8 +143,8 @@ def parse_maps(text: bytes, devices: Iterable[int]) -> dict[Key, bool]:
     return found
 
 
-def _read(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+def _read(path: str, dir_fd: int | None = None) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
         chunks: list[bytes] = []
         while True:
@@ -147,6 +152,16 @@ def _read(path: str) -> bytes:
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _read_head(name: str, dir_fd: int) -> bytes:
+    """The first 4 KiB of ``name``: the lines an fdinfo begins with
+    (``pos``, ``flags``, ``mnt_id``, ``ino``) in one read."""
+    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        return os.read(fd, 4096)
     finally:
         os.close(fd)
 
@@ -250,43 +265,54 @@ class _Mounts:
         return device
 
 
-def _open_files(store: Store, proc: str, pid: str, mounts: _Mounts,
-                found: dict[Key, str]) -> None:
-    links = "%s/%s/fd/" % (proc, pid)
-    fdinfo = "%s/%s/fdinfo/" % (proc, pid)
-    for fd in os.listdir(links):
+OPEN_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def _open_files(store: Store, pid: str, pid_fd: int,
+                mounts: _Mounts, found: dict[Key, str]) -> None:
+    # Relative to the process's directories: a path from / for each of a
+    # host's descriptors costs more than reading them.
+    links = os.open("fd", OPEN_DIR_FLAGS, dir_fd=pid_fd)
+    try:
+        infos = os.open("fdinfo", OPEN_DIR_FLAGS, dir_fd=pid_fd)
         try:
-            # The link's text is kept by the kernel (reading it does not
-            # look at the file): sockets, pipes and anonymous inodes,
-            # most descriptors of a host, are passed over without
-            # reading their fdinfo.
-            if not os.readlink(links + fd).startswith("/"):
-                continue
-            mnt_id, ino = parse_fdinfo(_read(fdinfo + fd))
-        except (OSError, ValueError):
-            continue
-        if mnt_id is None:
-            continue
-        device = mounts.device(pid, mnt_id)
-        if device is None or device not in store.devices:
-            continue
-        if ino is None:
-            # A kernel before 5.14: the file is on the store's
-            # filesystem, so following the link cannot leave it.
-            try:
-                st = os.stat("%s/%s/fd/%s" % (proc, pid, fd))
-            except OSError:
-                continue
-            keys = [(st.st_dev, st.st_ino)]
-        else:
-            keys = store.keys(device, ino)
-        for key in keys:
-            found.setdefault(key, "open by pid %s" % pid)
+            for fd in os.listdir(links):
+                try:
+                    # The link's text is kept by the kernel (reading it
+                    # does not look at the file): sockets, pipes and
+                    # anonymous inodes, most descriptors of a host, are
+                    # passed over without reading their fdinfo.
+                    if not os.readlink(fd, dir_fd=links).startswith("/"):
+                        continue
+                    mnt_id, ino = parse_fdinfo(_read_head(fd, infos))
+                except (OSError, ValueError):
+                    continue
+                if mnt_id is None:
+                    continue
+                device = mounts.device(pid, mnt_id)
+                if device is None or device not in store.devices:
+                    continue
+                if ino is None:
+                    # A kernel before 5.14: the file is on the store's
+                    # filesystem, so following the link cannot leave it.
+                    try:
+                        st = os.stat(fd, dir_fd=links)
+                    except OSError:
+                        continue
+                    keys = [(st.st_dev, st.st_ino)]
+                else:
+                    keys = store.keys(device, ino)
+                for key in keys:
+                    found.setdefault(key, "open by pid %s" % pid)
+        finally:
+            os.close(infos)
+    finally:
+        os.close(links)
 
 
-def _mapped(store: Store, proc: str, pid: str,
+def _mapped(store: Store, pid: str, pid_fd: int,
             found: dict[Key, str]) -> None:
-    text = _read("%s/%s/maps" % (proc, pid))
+    text = _read("maps", dir_fd=pid_fd)
     # A mapping holds the file as a descriptor does, after it is closed.
     for (device, ino), writes in parse_maps(text, store.devices).items():
         for key in store.keys(device, ino):
@@ -312,10 +338,16 @@ def read_processes(store: Store, proc: str = "/proc") -> dict[Key, str]:
     mounts = _Mounts(proc)
     for pid in pids:
         try:
-            _open_files(store, proc, pid, mounts, found)
-            _mapped(store, proc, pid, found)
+            pid_fd = os.open("%s/%s" % (proc, pid), OPEN_DIR_FLAGS)
         except OSError:
             continue
+        try:
+            _open_files(store, pid, pid_fd, mounts, found)
+            _mapped(store, pid, pid_fd, found)
+        except OSError:
+            continue
+        finally:
+            os.close(pid_fd)
     return found
 
 
