@@ -20,6 +20,7 @@ import threading
 
 import fixtures
 
+from manageable_driver.drivers.file import holders
 from manageable_driver.drivers.file import scanner
 from tests import base
 from tests.unit import file_data
@@ -34,13 +35,13 @@ class ProcLocksTest(base.TestCase):
         # device fe:00, inode 2146430) and a process of pid 11217 holding
         # a POSIX lock on inode 2146418.
         with open(os.path.join(DATA, "proc-locks.txt")) as f:
-            held = scanner.parse_proc_locks(f.read())
+            held = holders.parse_proc_locks(f.read())
         dev = os.makedev(0xfe, 0)
         self.assertEqual({(dev, 2146430): "locked (OFD lock)",
                           (dev, 2146418): "locked by pid 11217"}, held)
 
     def test_ignores_garbage(self):
-        self.assertEqual({}, scanner.parse_proc_locks("x\n\n1: POSIX\n"))
+        self.assertEqual({}, holders.parse_proc_locks("x\n\n1: POSIX\n"))
 
 
 class WalkTest(base.TestCase):
@@ -142,15 +143,15 @@ class WalkTest(base.TestCase):
         images = self.listed()
         key = images["base.qcow2"].key
         with open(self.path("base.qcow2"), "rb"):
-            in_use = scanner.read_in_use()
+            in_use = holders.read_in_use([self.dir])
         self.assertEqual("open by pid %d" % os.getpid(), in_use.get(key))
         with open(self.path("base.qcow2"), "r+b") as f:
             fcntl.lockf(f, fcntl.LOCK_EX)
-            in_use = scanner.read_in_use()
+            in_use = holders.read_in_use([self.dir])
         self.assertEqual("locked by pid %d" % os.getpid(), in_use.get(key))
         self.assertEqual("locked by pid %d" % os.getpid(),
                          self.listed(in_use=in_use)["base.qcow2"].in_use)
-        self.assertNotIn(key, scanner.read_in_use())
+        self.assertNotIn(key, holders.read_in_use([self.dir]))
 
     def test_relations(self):
         file_data.Recording("backed.qcow2").write_to(self.path("top.qcow2"))

@@ -56,6 +56,7 @@ from manageable_driver.drivers.file import options
 from manageable_driver.drivers.file import qemu_img
 from manageable_driver.drivers.file import records as file_records
 from manageable_driver.drivers.file import scanner
+from manageable_driver.drivers.file import storenames
 
 LOG = logging.getLogger(__name__)
 
@@ -541,18 +542,15 @@ class FileDriver(listing.ManageableListingMixin,
         assert user.header is not None and user.header.backing_file
         stored = user.header.backing_file
         stored_dir = os.path.dirname(stored)
-        user_dir = os.path.dirname(user.path)
-        try:
-            st = os.stat(os.path.join(user_dir, stored_dir or "."))
-            here = os.fstat(parent_fd)
-        except (OSError, ValueError) as exc:
-            raise exception.ManageExistingInvalidReference(
-                existing_ref=existing_ref,
-                reason="cannot resolve the backing file name %r of %s: %s"
-                       % (stored, user.path, exc))
+        # Resolved without leaving file_volume_dirs: a name through
+        # another mount is not rewritten (nor looked at).
+        found = scanner.backing_dir(user, stored,
+                                    storenames.StoreNames(self.directories))
+        here = os.fstat(parent_fd)
         # After an interrupted call the user may already name the new one.
         if (os.path.basename(stored) not in (image.name, new_name)
-                or (st.st_dev, st.st_ino) != (here.st_dev, here.st_ino)):
+                or not isinstance(found, storenames.Found)
+                or found.key != (here.st_dev, here.st_ino)):
             raise exception.ManageExistingInvalidReference(
                 existing_ref=existing_ref,
                 reason="%s reaches it through another name (%s); not "

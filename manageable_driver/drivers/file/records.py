@@ -109,6 +109,13 @@ def image_problem(image: scanner.ImageFile, inventory: scanner.Inventory,
     if suspects:
         return ("may be the backing or data file of: %s, which names one "
                 "that cannot be resolved here" % _names(suspects, image))
+    loose = inventory.suspects(image)
+    if loose:
+        return ("may be the backing or data file of: %s"
+                % "; ".join(sorted("%s, which %s" % (_names([name.user],
+                                                            image),
+                                                     name.how)
+                                   for name in loose)))
     if image.nlink > (2 if allow_links else 1):
         return ("has %d hard links: another name may be in use"
                 % image.nlink)

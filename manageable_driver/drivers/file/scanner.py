@@ -12,9 +12,11 @@
 
 """Walking the image directories and telling which images are in use.
 
-One listing reads ``/proc/locks`` and every process's open-file table
-once (:func:`read_in_use`), then opens each regular file once to read its
-header natively (:func:`scan`): no subprocess, however many images.
+One listing reads who holds the store's files once
+(:func:`.holders.read_in_use`), then opens each regular file once to read
+its header natively (:func:`scan`): no subprocess, however many images.
+Backing and data file names are resolved without leaving the configured
+directories (:mod:`.storenames`).
 
 Nothing but regular files is ever opened: symbolic links, fifos, sockets
 and devices are skipped by their directory entry type, and files are
@@ -33,7 +35,6 @@ import dataclasses
 import errno
 import json
 import os
-import re
 import stat
 import time
 
@@ -41,6 +42,8 @@ from oslo_log import log as logging
 
 from manageable_driver import stat_cache
 from manageable_driver.drivers.file import headers
+from manageable_driver.drivers.file import holders
+from manageable_driver.drivers.file import storenames
 
 LOG = logging.getLogger(__name__)
 
@@ -53,10 +56,6 @@ OPEN_FILE_FLAGS = (os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
 # nothing below it is.
 OPEN_TOP_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 OPEN_DIR_FLAGS = OPEN_TOP_FLAGS | os.O_NOFOLLOW
-
-# "MAJOR:MINOR:INODE" of /proc/locks, major and minor in hex.
-_LOCK_DEVICE = re.compile(r"([0-9a-f]+):([0-9a-f]+):([0-9]+)\Z")
-
 
 @dataclasses.dataclass(frozen=True)
 class ImageFile:
@@ -110,6 +109,9 @@ class Inventory:
         backing file through another name (a symbolic link, another
         directory's name for it): a snapshot manage could not rewrite
         that name.
+    :ivar loose: last name component to the names that may reach an
+        image so named through a directory not looked at (see
+        :class:`Loose`).
     """
 
     images: list[ImageFile]
@@ -119,59 +121,15 @@ class Inventory:
         default_factory=dict)
     indirect: dict[Key, list[ImageFile]] = dataclasses.field(
         default_factory=dict)
+    loose: dict[str, list[Loose]] = dataclasses.field(default_factory=dict)
 
-
-def parse_proc_locks(text: str) -> dict[Key, str]:
-    """Map each (device, inode) ``/proc/locks`` lists to who holds it.
-
-    :param text: the contents of ``/proc/locks``.
-    """
-    held: dict[Key, str] = {}
-    for line in text.splitlines():
-        fields = line.split()
-        for pos, value in enumerate(fields):
-            match = _LOCK_DEVICE.match(value)
-            if match is None:
-                continue
-            dev = os.makedev(int(match.group(1), 16),
-                             int(match.group(2), 16))
-            key = (dev, int(match.group(3)))
-            pid = fields[pos - 1] if pos else "-1"
-            # OFD locks (qemu's image locks) belong to no process: -1.
-            held.setdefault(key, "locked by pid %s" % pid
-                            if pid.isdigit() else "locked (OFD lock)")
-            break
-    return held
-
-
-def read_open_files(proc: str = "/proc") -> dict[Key, str]:
-    """Map each (device, inode) some process has open to one such pid.
-
-    Processes that end or deny access while being read are passed over.
-
-    :param proc: where procfs is mounted.
-    """
-    opened: dict[Key, str] = {}
-    try:
-        pids = [name for name in os.listdir(proc) if name.isdigit()]
-    except OSError as exc:
-        LOG.warning("Cannot list %(proc)s: %(exc)s; open files are not "
-                    "detected", {"proc": proc, "exc": exc})
-        return opened
-    for pid in pids:
-        try:
-            with os.scandir(os.path.join(proc, pid, "fd")) as fds:
-                for fd in fds:
-                    try:
-                        st = fd.stat()
-                    except OSError:
-                        continue
-                    if stat.S_ISREG(st.st_mode):
-                        opened.setdefault((st.st_dev, st.st_ino),
-                                          "open by pid %s" % pid)
-        except OSError:
-            continue
-    return opened
+    def suspects(self, image: ImageFile) -> list[Loose]:
+        """The names that may reach ``image`` through a directory not
+        looked at."""
+        if not self.loose:
+            return []
+        return [name for name in self.loose.get(image.name, ())
+                if name.may_name(image)]
 
 
 HeaderCache = stat_cache.StatCache[headers.ImageHeader]
@@ -179,26 +137,6 @@ HeaderCache = stat_cache.StatCache[headers.ImageHeader]
 
 # Seconds between the two readings of a steady scan.
 STEADY_PAUSE = 0.2
-
-
-def read_in_use(proc: str = "/proc") -> dict[Key, str]:
-    """Return every file held by a lock or open by a process, once.
-
-    Only this host's holders are seen: a lock or open file on another NFS
-    client is not in ``/proc``.
-
-    :param proc: where procfs is mounted.
-    """
-    in_use = read_open_files(proc)
-    try:
-        with open(os.path.join(proc, "locks"), encoding="ascii",
-                  errors="replace") as f:
-            # A lock says more than an open file: it wins.
-            in_use.update(parse_proc_locks(f.read()))
-    except OSError as exc:
-        LOG.warning("Cannot read %(proc)s/locks: %(exc)s; locked files are "
-                    "not detected", {"proc": proc, "exc": exc})
-    return in_use
 
 
 def read_image(fd: int, st: os.stat_result) -> headers.ImageHeader:
@@ -249,7 +187,7 @@ def inspect(directory: str, relpath: str, name: str, dir_fd: int,
     :param relpath: its path below ``directory``.
     :param name: its name in ``dir_fd``.
     :param dir_fd: the directory holding it.
-    :param in_use: from :func:`read_in_use`.
+    :param in_use: from :func:`.holders.read_in_use`.
     :param known: headers of earlier listings; a file whose stamp is
         unchanged is not opened, and what is read is kept.
     :raises: nothing; every failure of the file is in the result.
@@ -324,23 +262,9 @@ Mount = tuple[int, int | None]
 """(st_dev, mount id) of a directory: what must not change below it."""
 
 
-def mount_id(fd: int) -> int | None:
-    """The mount id of open file ``fd`` (``mnt_id`` of
-    ``/proc/self/fdinfo``), None where the kernel does not say."""
-    try:
-        with open("/proc/self/fdinfo/%d" % fd, encoding="ascii",
-                  errors="replace") as f:
-            for line in f:
-                if line.startswith("mnt_id:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def mount_of(fd: int) -> Mount:
     """The :data:`Mount` of open directory ``fd``."""
-    return os.fstat(fd).st_dev, mount_id(fd)
+    return os.fstat(fd).st_dev, holders.mount_id(fd)
 
 
 def other_mount(dir_fd: int, name: str, top: Mount) -> str | None:
@@ -418,7 +342,7 @@ def walk(directory: str, depth: int, in_use: dict[Key, str],
 
     :param directory: a configured image directory.
     :param depth: subdirectory levels to descend; 0 for the top only.
-    :param in_use: from :func:`read_in_use`.
+    :param in_use: from :func:`.holders.read_in_use`.
     :param known: see :func:`inspect`.
     :raises OSError: ``directory`` itself cannot be opened.
     """
@@ -448,22 +372,33 @@ def _json_filenames(value: object) -> list[str]:
     return found
 
 
-def _local_names(target: str) -> list[str] | None:
+@dataclasses.dataclass(frozen=True)
+class LocalNames:
+    """The local file names qemu opens for one backing or data file name.
+
+    :ivar names: absolute, or relative to the image's directory.
+    :ivar from_cwd: relative to qemu's working directory, which this scan
+        cannot know: a ``file:`` or ``json:`` name that is relative.
+    """
+
+    names: list[str]
+    from_cwd: list[str]
+
+
+def _local_names(target: str) -> LocalNames | None:
     """Return the local file names qemu opens for backing or data file
     name ``target``, as qemu reads it.
 
-    :returns: the names, relative ones relative to the image's directory;
-        None when qemu would open something this
-        scan cannot tell: another protocol, an unparseable ``json:``, or
-        a name qemu takes relative to its own working directory.
+    :returns: the names; None when qemu would open something this scan
+        cannot tell: another protocol, or an unparseable ``json:``.
     """
     # qemu reads the name as a C string: it ends at the first NUL.
     target = target.split("\0", 1)[0]
     if not target:
-        return []
+        return LocalNames([], [])
     # qemu's path_has_protocol: a ':' before the first '/'.
     if ":" not in target.split("/", 1)[0]:
-        return [target]
+        return LocalNames([target], [])
     protocol, rest = target.split(":", 1)
     if protocol == "file":
         names = [rest]
@@ -478,57 +413,125 @@ def _local_names(target: str) -> list[str] | None:
         return None
     # A protocol name is not combined with the image's directory: a
     # relative one is relative to wherever qemu runs.
-    if not all(os.path.isabs(name) for name in names):
-        return None
-    return names
+    return LocalNames([name for name in names if os.path.isabs(name)],
+                      [name for name in names if not os.path.isabs(name)])
 
 
-def _resolve(image: ImageFile, target: str) -> list[Key] | None:
-    """Return the keys of the files ``target`` names, relative as qemu;
-    None when it cannot be told (see :func:`_local_names`)."""
-    names = _local_names(target)
-    if names is None:
+@dataclasses.dataclass(frozen=True)
+class Loose:
+    """A backing or data file name that may reach an image of any
+    configured directory, through a directory this scan does not know.
+
+    :ivar user: the image that names it.
+    :ivar tail: the name's last components (no ``.`` or ``..``): an image
+        whose path below its configured directory ends alike, or is the
+        end of it, may be the one named.
+    :ivar how: how it names it, for the operator.
+    :ivar from_cwd: relative to qemu's working directory.
+    """
+
+    user: ImageFile
+    tail: tuple[str, ...]
+    how: str
+    from_cwd: bool = False
+
+    def may_name(self, image: ImageFile) -> bool:
+        """True when ``image`` may be the file this name reaches."""
+        parts = tuple(image.relpath.split("/"))
+        common = min(len(parts), len(self.tail))
+        return (image.key != self.user.key
+                and parts[len(parts) - common:]
+                == self.tail[len(self.tail) - common:])
+
+
+def _tail(name: str) -> tuple[str, ...]:
+    """The components of ``name`` after the last ``..`` (before which it
+    may go anywhere)."""
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part == "..":
+            parts = []
+        elif part not in ("", "."):
+            parts.append(part)
+    return tuple(parts)
+
+
+def real_parent(image: ImageFile, names: storenames.StoreNames) -> str:
+    """The real path of the directory holding ``image``."""
+    return os.path.normpath(os.path.join(names.real_dir(image.directory),
+                                         os.path.dirname(image.relpath)))
+
+
+def _resolve(image: ImageFile, target: str, names: storenames.StoreNames
+             ) -> tuple[list[Key], list[Loose]] | None:
+    """Return the keys of the files of the configured directories
+    ``target`` names, relative as qemu, and the names that may reach one
+    through a directory not looked at (outside the configured
+    directories, or relative to qemu's working directory); None when it
+    cannot be told (see :func:`_local_names`)."""
+    local = _local_names(target)
+    if local is None:
         return None
     keys = []
-    for name in names:
-        path = os.path.join(os.path.dirname(image.path), name)
-        try:
-            # stat() opens nothing, so a fifo target cannot hang the
-            # listing.
-            st = os.stat(path)
-        except (OSError, ValueError):
-            continue
-        keys.append((st.st_dev, st.st_ino))
-    return list(dict.fromkeys(keys))
+    loose = [Loose(image, _tail(name), "names %r relative to qemu's "
+                   "working directory" % target, from_cwd=True)
+             for name in local.from_cwd]
+    for name in local.names:
+        found = names.resolve(os.path.join(real_parent(image, names),
+                                           name))
+        if isinstance(found, storenames.Outside):
+            # Another mount of the store's filesystem may show an image
+            # there (another host's mount path of an NFS export): it is
+            # not looked at, a hung mount would hang the listing.
+            loose.append(Loose(image, _tail(found.rest),
+                               "names %r, outside file_volume_dirs (not "
+                               "looked at)" % target))
+        elif found is not None and stat.S_ISREG(found.st.st_mode):
+            keys.append(found.key)
+    return list(dict.fromkeys(keys)), loose
 
 
-def _names_directly(user: ImageFile, name: str, target: ImageFile) -> bool:
+def backing_dir(user: ImageFile, name: str,
+                names: storenames.StoreNames) -> storenames.Resolved:
+    """Resolve the directory part of backing file name ``name`` of
+    ``user``, as qemu would, not leaving the configured directories."""
+    return names.resolve(os.path.join(real_parent(user, names),
+                                      os.path.dirname(name) or "."))
+
+
+def _names_directly(user: ImageFile, name: str, target: ImageFile,
+                    names: storenames.StoreNames) -> bool:
     """True when backing file name ``name`` of ``user`` is ``target``'s
     own name in ``target``'s own directory (the directory part may be
     spelt any way), which a snapshot manage can rewrite."""
     if os.path.basename(name) != target.name:
         return False
-    try:
-        named = os.stat(os.path.join(os.path.dirname(user.path),
-                                     os.path.dirname(name) or "."))
-        own = os.stat(os.path.dirname(target.path))
-    except (OSError, ValueError):
-        return False
-    return (named.st_dev, named.st_ino) == (own.st_dev, own.st_ino)
+    found = backing_dir(user, name, names)
+    return (isinstance(found, storenames.Found)
+            and found.path == real_parent(target, names))
 
 
-def relate(images: Iterable[ImageFile]) -> Inventory:
+def relate(images: Iterable[ImageFile],
+           names: storenames.StoreNames | None = None) -> Inventory:
     """Find which listed images are backing or data files of others.
 
-    Names are resolved as qemu resolves them (see :func:`_local_names`);
-    an image naming one this cannot tell makes every image of its
-    directory a suspect (``Inventory.unresolved``).
+    Names are resolved as qemu resolves them (see :func:`_local_names`)
+    without leaving the configured directories; an image naming one this
+    cannot tell makes every image of its directory a suspect
+    (``Inventory.unresolved``), and one naming a file through a
+    directory not looked at makes a suspect of every image of every
+    directory its name may reach (``Inventory.loose``).
 
     :param images: the images of every configured directory: a backing
         file in one may be used by an image of another.
+    :param names: the configured directories; those of ``images`` when
+        None.
     :raises: nothing; a name that does not resolve relates nothing.
     """
     listed = list(images)
+    if names is None:
+        names = storenames.StoreNames(
+            sorted({image.directory for image in listed}))
     listed_keys = {image.key for image in listed}
     inventory = Inventory(listed, {}, {})
 
@@ -536,6 +539,21 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
         users = inventory.unresolved.setdefault(image.directory, [])
         if image not in users:
             users.append(image)
+
+    def resolve(image: ImageFile, target: str) -> list[Key]:
+        found = _resolve(image, target, names)
+        if found is None:
+            unresolved(image)
+            return []
+        keys, loose = found
+        for name in loose:
+            if name.from_cwd:
+                # qemu's working directory may be the image's own, where
+                # a link may lead to any of its images.
+                unresolved(image)
+            if name.tail:
+                inventory.loose.setdefault(name.tail[-1], []).append(name)
+        return keys
 
     by_key: dict[Key, list[ImageFile]] = {}
     for image in listed:
@@ -545,14 +563,11 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
         if header is None:
             continue
         if header.backing_file is not None:
-            keys = _resolve(image, header.backing_file)
-            if keys is None:
-                unresolved(image)
-            for key in keys or ():
+            for key in resolve(image, header.backing_file):
                 if key in listed_keys:
                     inventory.backing_of.setdefault(key, []).append(image)
                     if not any(_names_directly(image, header.backing_file,
-                                               target)
+                                               target, names)
                                for target in by_key[key]):
                         inventory.indirect.setdefault(key, []).append(
                             image)
@@ -560,10 +575,7 @@ def relate(images: Iterable[ImageFile]) -> Inventory:
         if header.data_file is not None:
             data_files.append(header.data_file)
         for data_file in data_files:
-            keys = _resolve(image, data_file)
-            if keys is None:
-                unresolved(image)
-            for key in keys or ():
+            for key in resolve(image, data_file):
                 if key in listed_keys and key != image.key:
                     inventory.data_file_of.setdefault(key, []).append(
                         image)
@@ -578,27 +590,30 @@ def scan(directories: Iterable[str], depth: int,
 
     :param directories: the configured image directories.
     :param depth: subdirectory levels to descend.
-    :param in_use: a table from :func:`read_in_use`; read here when None.
+    :param in_use: a table from :func:`.holders.read_in_use`; read here
+        when None.
     :param steady: count as in use only what is still held a moment
         later (see :data:`STEADY_PAUSE`); for manage, not for listings.
     :param known: headers of earlier listings, for listings only (see
         :func:`inspect`); left holding this scan's files only.
     :raises OSError: a configured directory cannot be opened.
     """
+    directories = list(directories)
     if in_use is None:
-        in_use = read_in_use()
+        in_use = holders.read_in_use(directories)
     images: list[ImageFile] = []
     for directory in directories:
         images.extend(walk(directory, depth, in_use, known))
     if known is not None:
         known.retain(image.key for image in images)
+    names = storenames.StoreNames(directories)
     if steady and any(image.in_use for image in images):
         # Another process's listing or manage holds each file open for
         # the microseconds its header takes to read; a VM, or a copy,
         # holds it much longer. Only a holder seen twice counts, or
         # parallel manages of different images refuse each other.
         time.sleep(STEADY_PAUSE)
-        again = read_in_use()
+        again = holders.read_in_use(directories)
         images = [dataclasses.replace(image, in_use=again.get(image.key))
                   if image.in_use else image for image in images]
-    return relate(images)
+    return relate(images, names)
