@@ -454,6 +454,20 @@ def _section_end(text: str, start: int) -> int:
     raise ValueError("unbalanced metadata text")
 
 
+def partial_layout() -> list[LV]:
+    """LVs of a two-PV VG whose PV 1 is then lost (see lose_pv)."""
+    return [
+        LV("solo", 1, pv=0),                   # wholly on the present PV
+        LV("ona", 2, pv=0),
+        LV("onb", 2, pv=1),                    # wholly on the lost PV
+        LV("span", 4, kind="striped", stripes=2),
+        # Snapshots of ona, one with its COW store on the lost PV (LVM
+        # then calls ona partial too).
+        LV("cowb", 1, kind="snapshot", origin="ona", pv=1),
+        LV("cowa", 1, kind="snapshot", origin="ona", pv=0),
+    ]
+
+
 # Ids used by the recorded layout, so unit tests can name them.
 CINDER_VOLUME_ID = "7c2b9f6e-1d1a-4c55-9a3e-2f4f1c0b8a01"
 CINDER_SNAPSHOT_ID = "0b4c2f4e-8ec0-4a8e-9ad1-5d1b7f6d2e11"
@@ -519,6 +533,14 @@ def record_unit_data(outdir: str) -> None:  # pragma: no cover - a tool
                 ["lvrename", vg.vg_name, "odd", "tiny"],
                 env=vg.env, capture_output=True, text=True)
             save("lvrename_exists.stderr", proc.stderr)
+            partial = self.useFixture(LVMVolumeGroup(pv_count=2))
+            partial.restore(partial_layout())
+            partial.lose_pv(1)
+            proc = subprocess.run(
+                [*commands.REPORT_COMMAND, partial.vg_name],
+                env=partial.env, capture_output=True, text=True, check=True)
+            save("partial.json", proc.stdout)
+            save("partial.stderr", proc.stderr)
 
     result = testtools.TestResult()
     Recorder("test_record").run(result)

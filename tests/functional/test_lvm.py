@@ -56,13 +56,19 @@ def refs(entries):
 
 class LVMTestCase(base.TestCase):
 
+    PV_COUNT = 1
+
+    def layout(self):
+        return layout.mixed_layout()
+
     def setUp(self):
         super().setUp()
         self.require_root()
         self.require_tools("losetup", "lvm", "lvs", "lvrename", "lvchange",
                            "vgcfgrestore", "vgcreate", "pvcreate")
-        self.vg = self.useFixture(layout.LVMVolumeGroup())
-        self.vg.restore(layout.mixed_layout())
+        self.vg = self.useFixture(layout.LVMVolumeGroup(
+            pv_count=self.PV_COUNT))
+        self.vg.restore(self.layout())
         self.lock_path = self.useFixture(fixtures.TempDir()).path
         self.commands = []
 
@@ -340,3 +346,93 @@ class ManageIffSafeTest(LVMTestCase):
             if managed:
                 self.assertEqual("already managed",
                                  after[name]["reason_not_safe"])
+
+
+class PartialVGTest(LVMTestCase):
+    """A VG with a missing PV (issue 13, section 5).
+
+    Real LVM2 refuses ``lvrename`` in a VG with a missing PV, for every LV
+    of it, and ``lvchange --addtag`` there writes the PV as MISSING into
+    the VG's metadata, which then needs ``vgextend --restoremissing`` even
+    once the disk is back: no LV of a partial VG is safe to manage.
+    """
+
+    PV_COUNT = 2
+
+    def layout(self):
+        return layout.partial_layout()
+
+    def setUp(self):
+        super().setUp()
+        self.missing_uuid = self.vg.lvm(
+            "pvs", "--noheadings", "-o", "pv_uuid",
+            self.vg.devices[1]).strip()
+        self.vg.lose_pv(1)
+        self.seqno = self.vg_seqno()
+
+    def vg_seqno(self):
+        return self.vg.lvm("vgs", "--noheadings", "-o", "vg_seqno",
+                           self.vg.vg_name).strip()
+
+    def test_lvm_itself_refuses_and_reports_partial(self):
+        # What the driver follows: the VG is partial, lvrename refuses
+        # even an LV wholly on the present PV.
+        out = self.vg.lvm("lvs", "--noheadings", "-o",
+                          "lv_name,lv_health_status,vg_missing_pv_count",
+                          self.vg.vg_name)
+        health = {line.split()[0]: line.split()[1:]
+                  for line in out.splitlines() if line.strip()}
+        self.assertEqual(["partial", "1"], health["onb"])
+        self.assertEqual(["partial", "1"], health["ona"])
+        self.assertEqual(["1"], health["solo"])
+        self.assertRaisesRegex(RuntimeError, "while PVs are missing",
+                               self.vg.lvm, "lvrename", self.vg.vg_name,
+                               "solo", "solo2")
+
+    def test_listed_not_safe_naming_the_missing_pv(self):
+        drv = self.driver()
+        vols = refs(drv.get_manageable_volumes([], *ALL))
+        snaps = refs(drv.get_manageable_snapshots([], *ALL))
+        self.assertEqual({"solo", "ona", "onb", "span"}, set(vols))
+        self.assertEqual({"cowa", "cowb"}, set(snaps))
+        for name, entry in list(vols.items()) + list(snaps.items()):
+            with self.subTest(name=name):
+                self.assertFalse(entry["safe_to_manage"], entry)
+                self.assertIn(self.missing_uuid, entry["reason_not_safe"])
+        for name in ("ona", "onb", "span"):
+            self.assertIn("on a missing PV", vols[name]["reason_not_safe"])
+        self.assertIn("on a missing PV", snaps["cowb"]["reason_not_safe"])
+        self.assertIn("volume group is missing a PV",
+                      vols["solo"]["reason_not_safe"])
+        # Sizes are still shown: the LVs exist, their data is in doubt.
+        self.assertEqual(1, vols["solo"]["size"])
+
+    def test_manage_and_get_size_refuse_and_change_nothing(self):
+        for mode in ("rename", "tag"):
+            drv = self.driver(mode)
+            for name in ("solo", "ona", "onb", "span"):
+                with self.subTest(mode=mode, name=name):
+                    ref = {"source-name": name}
+                    exc = self.assertRaises(
+                        exception.ManageExistingInvalidReference,
+                        drv.manage_existing_get_size, volume(), ref)
+                    self.assertIn(self.missing_uuid, str(exc))
+                    self.assertRaises(
+                        exception.ManageExistingInvalidReference,
+                        drv.manage_existing, volume(), ref)
+            for name in ("cowa", "cowb"):
+                with self.subTest(mode=mode, name=name):
+                    ref = {"source-name": name}
+                    self.assertRaises(
+                        exception.ManageExistingInvalidReference,
+                        drv.manage_existing_snapshot_get_size, snapshot(),
+                        ref)
+                    self.assertRaises(
+                        exception.ManageExistingInvalidReference,
+                        drv.manage_existing_snapshot, snapshot(), ref)
+        # No metadata written: no rename, no tag, the PV not marked
+        # MISSING.
+        self.assertEqual(self.seqno, self.vg_seqno())
+        self.assertEqual({"solo", "ona", "onb", "span", "cowa", "cowb"},
+                         self.vg.lv_names() - {"snapshot0", "snapshot1"})
+        self.assertEqual(["lvs"], sorted({cmd[0] for cmd in self.commands}))

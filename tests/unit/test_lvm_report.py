@@ -165,6 +165,54 @@ class RecordsTest(base.TestCase):
         self.assertNotIn("device_open", rec.extra_info)
 
 
+class PartialVGTest(base.TestCase):
+    """A VG whose second PV was wiped (data/lvm/partial.*, recorded from
+    :func:`lvm_fixtures.partial_layout` by the same lvs command)."""
+
+    def setUp(self):
+        super().setUp()
+        self.stderr = recorded("partial.stderr")
+        self.lvs = report.parse_report(recorded("partial.json"), self.stderr)
+        self.lv = {lv.name: lv for lv in self.lvs}
+        self.uuid = self.stderr.split("missing PV ")[1].split()[0]
+
+    def test_missing_pv_named_from_lvms_warning(self):
+        named = report.missing_pvs(self.stderr)
+        self.assertEqual(1, len(named))
+        self.assertTrue(named[0].startswith(self.uuid + " (last seen as "
+                                            "/dev/loop"), named)
+        # Once the PV is back but still marked MISSING, LVM words it so.
+        again = ("  WARNING: VG vg was missing PV /dev/loop3 %s.\n"
+                 % self.uuid)
+        self.assertEqual(("%s (last seen as /dev/loop3)" % self.uuid,),
+                         report.missing_pvs(again))
+
+    def test_every_lv_not_safe_with_the_pv_named(self):
+        self.assertEqual({"solo", "ona", "onb", "span", "cowa", "cowb"},
+                         set(self.lv))
+        records = (report.volume_records(self.lvs)
+                   + report.snapshot_records(self.lvs))
+        self.assertEqual(6, len(records))
+        for rec in records:
+            self.assertIn(self.uuid, rec.unsafe_reason)
+        vols = by_name(report.volume_records(self.lvs))
+        self.assertIn("on a missing PV", vols["onb"].unsafe_reason)
+        self.assertIn("on a missing PV", vols["span"].unsafe_reason)
+        self.assertIn("volume group is missing a PV",
+                      vols["solo"].unsafe_reason)
+        self.assertEqual(4 * 1024 ** 2, vols["solo"].size_bytes)
+
+    def test_without_stderr_the_count_is_named(self):
+        lvs = report.parse_report(recorded("partial.json"))
+        rec = report.volume_record({lv.name: lv for lv in lvs}["solo"])
+        self.assertIn("1 PV(s) LVM did not name", rec.unsafe_reason)
+
+    def test_complete_vg_names_nothing(self):
+        lvs = report.parse_report(recorded("mixed.json"), self.stderr)
+        self.assertEqual([()], list({lv.missing_pvs for lv in lvs}))
+        self.assertFalse(any(lv.partial for lv in lvs))
+
+
 @ddt.ddt
 class NamesTest(base.TestCase):
 

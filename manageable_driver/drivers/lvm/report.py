@@ -22,7 +22,9 @@ What is what is decided from the fields LVM reports for the purpose, never
 from attribute letters: an LV with an ``origin`` is a snapshot (classic
 snapshots and thin snapshots alike), an LV whose ``lv_role`` says
 ``private`` is LVM's own (thin pools, their data and metadata LVs, spare
-metadata LVs), a bracketed name is an internal LV.
+metadata LVs), a bracketed name is an internal LV.  A VG with a missing
+PV (``vg_missing_pv_count``) is partial: LVM refuses to rename its LVs, so
+none of them is safe to manage.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from manageable_driver import records
 REPORT_FIELDS = (
     "lv_name", "lv_uuid", "lv_size", "origin", "origin_uuid",
     "origin_size", "pool_lv", "segtype", "lv_layout", "lv_role",
-    "lv_device_open", "lv_tags", "lv_merging",
+    "lv_device_open", "lv_tags", "lv_merging", "lv_health_status",
+    "vg_missing_pv_count",
 )
 
 # Cinder's LVM driver stores snapshot "snapshot-<id>" as LV
@@ -55,7 +58,13 @@ LVM_RESERVED_SUBSTRINGS = (
 # LVM's NAME_LEN is 128 bytes including the terminating NUL.
 MAX_NAME_LENGTH = 127
 _VALID_NAME = re.compile(r"[A-Za-z0-9+_.-]+\Z")
-LVM_UUID = re.compile(r"[A-Za-z0-9]{6}(-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}\Z")
+_UUID = r"[A-Za-z0-9]{6}(?:-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}"
+LVM_UUID = re.compile(_UUID + r"\Z")
+# How LVM 2.03 names a missing PV on stderr: "VG vg is missing PV <uuid>
+# (last written to /dev/x)", or, once it is back but still marked
+# MISSING in the metadata, "VG vg was missing PV /dev/x <uuid>".
+_MISSING_PV = re.compile(r"missing PV (?:(?P<device>\S+) )?(?P<uuid>%s)"
+                         r"(?: \(last written to (?P<last>[^)]+)\))?" % _UUID)
 
 VOLUME_TAG_PREFIX = "cinder-volume-id="
 SNAPSHOT_TAG_PREFIX = "cinder-snapshot-id="
@@ -116,6 +125,10 @@ class LogicalVolume:
     :ivar origin_size_bytes: for classic snapshots, the origin's size.
     :ivar device_open: ``open``, ``""`` (closed) or ``unknown`` (LVM runs
         without device-mapper, as with ``activation = 0``).
+    :ivar partial: LVM reports the LV partial: some of its data (or of a
+        snapshot's, or a pool's it uses) is on a missing PV.
+    :ivar vg_missing_pvs: how many PVs of the LV's VG are missing.
+    :ivar missing_pvs: the missing PVs, as LVM named them on stderr.
     """
 
     name: str
@@ -131,6 +144,9 @@ class LogicalVolume:
     device_open: str = ""
     tags: tuple[str, ...] = ()
     merging: bool = False
+    partial: bool = False
+    vg_missing_pvs: int = 0
+    missing_pvs: tuple[str, ...] = ()
 
     @property
     def internal(self) -> bool:
@@ -172,13 +188,33 @@ def _split(value: Any) -> tuple[str, ...]:
     return tuple(filter(None, value.split(",")))
 
 
-def parse_report(text: str) -> list[LogicalVolume]:
+def missing_pvs(stderr: str) -> tuple[str, ...]:
+    """The missing PVs LVM names in its warnings, once each, in order.
+
+    Only to name them in a reason: whether a PV is missing is read from
+    the report's ``vg_missing_pv_count``.
+
+    :param stderr: what the lvs run printed on stderr.
+    """
+    found: dict[str, str] = {}
+    for match in _MISSING_PV.finditer(stderr):
+        device = match.group("last") or match.group("device")
+        if device and device != "[unknown]":
+            found[match.group("uuid")] = "%s (last seen as %s)" % (
+                match.group("uuid"), device)
+        else:
+            found.setdefault(match.group("uuid"), match.group("uuid"))
+    return tuple(found.values())
+
+
+def parse_report(text: str, stderr: str = "") -> list[LogicalVolume]:
     """Parse ``lvs --reportformat json`` output into LVs, one per UUID.
 
     ``segtype`` is a segment field, so LVM prints one row per segment of
     a multi-segment LV; the first row of each LV is kept.
 
     :param text: the command's stdout.
+    :param stderr: its stderr, where LVM names missing PVs.
     :raises VolumeBackendAPIException: the text is not an lvs JSON report.
     """
     try:
@@ -210,7 +246,13 @@ def parse_report(text: str) -> list[LogicalVolume]:
             roles=_split(row.get("lv_role")),
             device_open=str(row.get("lv_device_open", "")),
             tags=_split(row.get("lv_tags")),
-            merging=bool(row.get("lv_merging"))))
+            merging=bool(row.get("lv_merging")),
+            partial=row.get("lv_health_status") == "partial",
+            vg_missing_pvs=_int_or_none(row.get("vg_missing_pv_count")) or 0))
+    if any(lv.vg_missing_pvs for lv in lvs):
+        named = missing_pvs(stderr)
+        for lv in lvs:
+            lv.missing_pvs = named
     return lvs
 
 
@@ -248,11 +290,32 @@ def _reserved(lv: LogicalVolume) -> str | None:
     return "name reserved by LVM: %s" % problem if problem else None
 
 
+def _missing(lv: LogicalVolume) -> str | None:
+    # A partial VG: LVM refuses lvrename in it, for every LV, and any
+    # metadata change (lvchange --addtag works) records the PV as MISSING,
+    # which stays until vgextend --restoremissing, even once the disk is
+    # back. Its data may be incomplete too.
+    if not lv.vg_missing_pvs and not lv.partial:
+        return None
+    named = ("; ".join(lv.missing_pvs) if lv.missing_pvs
+             else "%d PV(s) LVM did not name" % lv.vg_missing_pvs)
+    if lv.partial:
+        where = "on a missing PV: %s; LVM reports it partial" % named
+    else:
+        where = ("its volume group is missing a PV: %s; LVM refuses to "
+                 "rename the LVs of a partial volume group, and a tag "
+                 "written now would keep the PV marked missing" % named)
+    return ("%s; bring the PV back (or vgreduce --removemissing), then "
+            "list again" % where)
+
+
 def volume_record(lv: LogicalVolume) -> records.VolumeRecord:
     """Return the record of ``lv`` as a candidate Cinder volume."""
     unsafe = None
     if lv.internal:
         unsafe = "internal LV of LVM (%s)" % ",".join(lv.roles or lv.layout)
+    elif _missing(lv):
+        unsafe = _missing(lv)
     elif lv.is_snapshot:
         unsafe = ("snapshot of %s; manage it as a snapshot" % lv.origin)
     elif lv.merging:
@@ -279,6 +342,8 @@ def snapshot_record(lv: LogicalVolume) -> records.SnapshotRecord:
     unsafe = None
     if lv.internal:
         unsafe = "internal LV of LVM (%s)" % ",".join(lv.roles or lv.layout)
+    elif _missing(lv):
+        unsafe = _missing(lv)
     elif not lv.is_snapshot:
         unsafe = "not a snapshot (it has no origin)"
     elif lv.merging:
