@@ -436,3 +436,42 @@ class PartialVGTest(LVMTestCase):
         self.assertEqual({"solo", "ona", "onb", "span", "cowa", "cowb"},
                          self.vg.lv_names() - {"snapshot0", "snapshot1"})
         self.assertEqual(["lvs"], sorted({cmd[0] for cmd in self.commands}))
+
+
+class CachedLVTest(LVMTestCase):
+    """A cached LV reports its hidden cache origin as ``origin`` and its
+    cache pool as ``pool_lv``: it is still a thick volume, not a snapshot
+    and not thin."""
+
+    def layout(self):
+        return [layout.LV("cpool", 8, kind="cache-pool"),
+                layout.LV("cached", 257, kind="cache", pool="cpool"),
+                layout.LV("vpool", 300, kind="vdo-pool"),
+                layout.LV("vdo1", 1000, kind="vdo", pool="vpool")]
+
+    def test_listed_as_a_volume(self):
+        drv = self.driver()
+        vols = refs(drv.get_manageable_volumes([], *ALL))
+        self.assertEqual({"cached", "vdo1"}, set(vols))
+        self.assertTrue(vols["cached"]["safe_to_manage"])
+        self.assertEqual(2, vols["cached"]["size"])
+        self.assertEqual([], drv.get_manageable_snapshots([], *ALL))
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                drv.manage_existing_snapshot, snapshot(),
+                                {"source-name": "cached"})
+        self.assertIn("not a snapshot", str(exc))
+
+    def test_managed_as_thick(self):
+        drv = self.driver()
+        drv.manage_existing(volume(provisioning="thick"),
+                            {"source-name": "cached"})
+        self.assertIn("volume-%s" % VOLUME_ID, self.vg.lv_names())
+        # VDO LVs are thin provisioned (LVM lays them out sparse).
+        other = "0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a"
+        self.assertRaises(exception.ManageExistingVolumeTypeMismatch,
+                          drv.manage_existing,
+                          volume(other, provisioning="thick"),
+                          {"source-name": "vdo1"})
+        drv.manage_existing(volume(other, provisioning="thin"),
+                            {"source-name": "vdo1"})
+        self.assertIn("volume-%s" % other, self.vg.lv_names())

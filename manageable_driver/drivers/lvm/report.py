@@ -19,10 +19,12 @@ records, so that the whole classification can be tested against recorded
 reports.
 
 What is what is decided from the fields LVM reports for the purpose, never
-from attribute letters: an LV with an ``origin`` is a snapshot (classic
-snapshots and thin snapshots alike), an LV whose ``lv_role`` says
-``private`` is LVM's own (thin pools, their data and metadata LVs, spare
-metadata LVs), a bracketed name is an internal LV.  A VG with a missing
+from attribute letters: an LV with an ``origin`` that ``lv_role`` calls a
+``snapshot`` is one (classic snapshots and thin snapshots alike; a cached
+LV reports its hidden cache origin and is a volume), an LV whose
+``lv_role`` says ``private`` is LVM's own (thin, cache and VDO pools, their
+data and metadata LVs, spare metadata LVs), a bracketed name is an
+internal LV.  A VG with a missing
 PV (``vg_missing_pv_count``) is partial: LVM refuses to rename its LVs, so
 none of them is safe to manage.
 """
@@ -155,12 +157,16 @@ class LogicalVolume:
 
     @property
     def is_snapshot(self) -> bool:
-        """A classic or thin snapshot: any LV that has an origin."""
-        return bool(self.origin)
+        """A classic or thin snapshot: an LV that has an origin and that
+        ``lv_role`` calls a snapshot.  A cached LV's origin is its hidden
+        cache origin (``[lv_corig]``), and it is a volume."""
+        return bool(self.origin) and "snapshot" in self.roles
 
     @property
     def is_thin(self) -> bool:
-        return self.segtype == "thin" or bool(self.pool)
+        """Thin provisioned: a thin LV, or an LV LVM lays out sparse (a
+        VDO LV).  ``pool_lv`` would also name a cached LV's cache pool."""
+        return self.segtype == "thin" or "sparse" in self.layout
 
     @property
     def is_open(self) -> bool:
@@ -344,8 +350,11 @@ def snapshot_record(lv: LogicalVolume) -> records.SnapshotRecord:
         unsafe = "internal LV of LVM (%s)" % ",".join(lv.roles or lv.layout)
     elif _missing(lv):
         unsafe = _missing(lv)
-    elif not lv.is_snapshot:
+    elif not lv.origin:
         unsafe = "not a snapshot (it has no origin)"
+    elif not lv.is_snapshot:
+        unsafe = ("not a snapshot (its origin %s is not one of a snapshot: "
+                  "LVM calls the LV %s)" % (lv.origin, ",".join(lv.roles)))
     elif lv.merging:
         unsafe = "being merged into its origin"
     else:
