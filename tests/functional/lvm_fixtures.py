@@ -329,16 +329,19 @@ class LVMVolumeGroup(fixtures.Fixture):
     :param metadata_mib: PV metadata area; 10,000 LVs need tens of MiB.
     :param pv_count: how many PVs (loop devices) the VG has.
     :param extent_mib: the VG's extent size.
+    :param name_length: pad the VG's unique name to this many characters.
     """
 
     def __init__(self, size_gib: int = 64, metadata_mib: int = 8,
-                 pv_count: int = 1, extent_mib: int = 4) -> None:
+                 pv_count: int = 1, extent_mib: int = 4,
+                 name_length: int = 0) -> None:
         super().__init__()
         self.size_gib = size_gib
         self.metadata_mib = metadata_mib
         self.pv_count = pv_count
         self.extent_mib = extent_mib
         self.vg_name = "mdtest-%s" % uuid.uuid4().hex[:12]
+        self.vg_name += "-" * (name_length - len(self.vg_name))
         self.devices: list[str] = []
 
     @property

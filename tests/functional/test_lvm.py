@@ -475,3 +475,71 @@ class CachedLVTest(LVMTestCase):
         drv.manage_existing(volume(other, provisioning="thin"),
                             {"source-name": "vdo1"})
         self.assertIn("volume-%s" % other, self.vg.lv_names())
+
+
+class LongVGNameTest(LVMTestCase):
+    """LVM bounds the VG and LV names together (len(vg) + len(lv) + 3 <
+    128): in a VG of 79 characters "_snapshot-<uuid>" cannot be an LV."""
+
+    def setUp(self):
+        base.TestCase.setUp(self)
+        self.require_root()
+        self.require_tools("losetup", "lvm", "lvs", "lvrename", "lvchange",
+                           "vgcfgrestore", "vgcreate", "pvcreate")
+        self.lock_path = self.useFixture(fixtures.TempDir()).path
+        self.commands = []
+
+    def layout(self):
+        return [layout.LV("origin", 10),
+                layout.LV("snap1", 2, kind="snapshot", origin="origin"),
+                layout.LV("r1", 3, kind="raid1", stripes=2)]
+
+    def make_vg(self, length):
+        # raid1 images on two PVs.
+        self.vg = self.useFixture(layout.LVMVolumeGroup(
+            name_length=length, pv_count=2))
+        self.vg.restore(self.layout())
+
+    def test_lvm_refuses_the_name(self):
+        self.make_vg(79)
+        self.assertRaisesRegex(RuntimeError, "length 128 is not supported",
+                               self.vg.lvm, "lvrename", self.vg.vg_name,
+                               "snap1", "_snapshot-%s" % SNAPSHOT_ID)
+
+    def test_rename_mode_refuses_the_vg(self):
+        self.make_vg(79)
+        exc = self.assertRaises(exception.InvalidInput, self.driver)
+        self.assertIn("snapshot names", str(exc))
+        self.assertIn("124 characters together", str(exc))
+        # Tag mode renames nothing: it lists and manages.
+        drv = self.driver("tag")
+        drv.manage_existing_snapshot(snapshot(), {"source-name": "snap1"})
+        self.assertEqual("cinder-snapshot-id=%s" % SNAPSHOT_ID,
+                         self.vg.lv_tags("snap1"))
+
+    def test_longest_vg_that_fits(self):
+        self.make_vg(78)
+        drv = self.driver()
+        drv.manage_existing_snapshot(snapshot(), {"source-name": "snap1"})
+        self.assertIn("_snapshot-%s" % SNAPSHOT_ID, self.vg.lv_names())
+
+    def test_sub_lvs_renamed_with_their_lv_must_fit(self):
+        # lvrename renames r1_rimage_0 to volume-<id>_rimage_0: too long
+        # beside a VG of 78 characters, so LVM refuses the rename.
+        self.make_vg(78)
+        self.assertRaisesRegex(RuntimeError, "is not supported",
+                               self.vg.lvm, "lvrename", self.vg.vg_name,
+                               "r1", "volume-%s" % VOLUME_ID)
+        drv = self.driver()
+        entry = refs(drv.get_manageable_volumes([], *ALL))["r1"]
+        self.assertFalse(entry["safe_to_manage"])
+        self.assertIn("sub-LVs", entry["reason_not_safe"])
+        for call in (drv.manage_existing_get_size, drv.manage_existing):
+            self.assertRaises(exception.ManageExistingInvalidReference,
+                              call, volume(), {"source-name": "r1"})
+        self.assertIn("r1", self.vg.lv_names())
+        # Tag mode renames nothing.
+        drv = self.driver("tag")
+        drv.manage_existing(volume(), {"source-name": "r1"})
+        self.assertEqual("cinder-volume-id=%s" % VOLUME_ID,
+                         self.vg.lv_tags("r1"))

@@ -97,16 +97,15 @@ class LayoutMaker:
         must leave room for their suffixes."""
         self.serial += 1
         n = self.serial
-        choices = ["lv%d" % n, "a+b.c_d-%d" % n, "_x%d" % n,
-                   "volume-%s" % uuid.UUID(int=n),
-                   "_snapshot-%s" % uuid.UUID(int=n),
-                   "pvmove_%d" % n]
         # Sub-LV names add up to 9 characters ("_rimage_0").
         longest = self.longest - (9 if derived else 0)
         prefix = "long%d-" % n
-        for length in (longest, longest - 1):
-            choices.append(prefix + "x" * (length - len(prefix)))
-        name = self.rng.choice(choices)
+        choices = ["lv%d" % n, "a+b.c_d-%d" % n, "_x%d" % n,
+                   "volume-%s" % uuid.UUID(int=n),
+                   "_snapshot-%s" % uuid.UUID(int=n), "pvmove_%d" % n,
+                   prefix + "x" * (longest - len(prefix)),
+                   prefix + "x" * (longest - 1 - len(prefix))]
+        name = self.rng.choice([c for c in choices if len(c) <= longest])
         self.names.add(name)
         return name
 
@@ -219,9 +218,11 @@ class LVMCorpusPropertyTest(base.TestCase):
     """For every listed LV of generated VGs: safe_to_manage iff manage
     succeeds, and get-size equals the listed size."""
 
-    # (extent size in MiB, manage mode, whether PV 1 is then lost)
-    VGS = ((1, "rename", False), (4, "tag", False), (32, "rename", False),
-           (4, "rename", True))
+    # (extent size in MiB, manage mode, whether PV 1 is then lost, length
+    # of the VG name: LVM bounds VG and LV names together; 78 is the
+    # longest that leaves room for "_snapshot-<uuid>")
+    VGS = ((1, "rename", False, 78), (4, "tag", False, 100),
+           (32, "rename", False, 0), (4, "rename", True, 0))
 
     def setUp(self):
         super().setUp()
@@ -298,9 +299,11 @@ class LVMCorpusPropertyTest(base.TestCase):
                              {"lvs"}, entry)
         return False
 
-    def check_vg(self, rng, count, extent_mib, mode, lose_pv, outcomes):
+    def check_vg(self, rng, count, extent_mib, mode, lose_pv, name_length,
+                 outcomes):
         vg = self.useFixture(layout.LVMVolumeGroup(
-            size_gib=1024, pv_count=2, extent_mib=extent_mib))
+            size_gib=1024, pv_count=2, extent_mib=extent_mib,
+            name_length=name_length))
         vg.restore(LayoutMaker(rng, extent_mib, vg.vg_name).make(count))
         if lose_pv:
             vg.lose_pv(1)
@@ -314,8 +317,8 @@ class LVMCorpusPropertyTest(base.TestCase):
         # entry names its origin.
         for kind, entries in (("snapshot", snapshots), ("volume", volumes)):
             for name, entry in sorted(entries.items()):
-                with self.subTest(extent_mib=extent_mib, mode=mode,
-                                  lose_pv=lose_pv, kind=kind, name=name):
+                with self.subTest(vg=vg.vg_name, mode=mode, kind=kind,
+                                  name=name):
                     managed = self.assert_agree(drv, entry, kind)
                     outcomes[kind][managed] += 1
         return len(volumes) + len(snapshots)
@@ -326,10 +329,10 @@ class LVMCorpusPropertyTest(base.TestCase):
         rng = random.Random(count)  # noqa: S311
         outcomes = {"volume": [0, 0], "snapshot": [0, 0]}
         listed = 0
-        for extent_mib, mode, lose_pv in self.VGS:
+        for extent_mib, mode, lose_pv, name_length in self.VGS:
             share = max(1, count // 10) if lose_pv else count // 3
             listed += self.check_vg(rng, share, extent_mib, mode, lose_pv,
-                                    outcomes)
+                                    name_length, outcomes)
         self.assertGreaterEqual(listed, count)
         # Both verdicts occur, so neither side of "iff" is vacuous.
         self.assertTrue(all(outcomes["volume"]), outcomes)

@@ -157,6 +157,21 @@ class ConstructionTest(DriverTestCase):
             self.assertRaises(exception.InvalidInput, lvm.LVMDriver,
                               configuration=conf)
 
+    def test_vg_name_leaving_no_room_for_cinder_names(self):
+        # LVM refuses "vg/lv" beyond 124 characters: "_snapshot-<uuid>"
+        # (46) fits beside a VG of 78, not 79. Tag mode renames nothing.
+        conf = cfg.ConfigOpts()
+        conf.register_opts(opts.common_opts + options.lvm_opts)
+        conf.set_override("volume_group", "v" * 78)
+        self.assertEqual("v" * 78, lvm.LVMDriver(configuration=conf).vg_name)
+        conf.set_override("volume_group", "v" * 79)
+        exc = self.assertRaises(exception.InvalidInput, lvm.LVMDriver,
+                                configuration=conf)
+        self.assertIn("_snapshot-00000000-0000-0000-0000-000000000000",
+                      str(exc))
+        conf.set_override("lvm_manage_mode", "tag")
+        self.assertEqual("v" * 79, lvm.LVMDriver(configuration=conf).vg_name)
+
     def test_environment(self):
         tmp = self.useFixture(fixtures.TempDir()).path
         conf_file = os.path.join(tmp, "lvm.conf")

@@ -231,6 +231,25 @@ class NamesTest(base.TestCase):
     def test_invalid(self, name, why):
         self.assertIn(why, report.name_problem(name))
 
+    def test_vg_and_lv_names_are_bounded_together(self):
+        # vg_validate(): len(vg) + len(lv) + 3 < 128.
+        self.assertIsNone(report.name_problem("x" * 46, "v" * 78))
+        self.assertIn("124 characters together",
+                      report.name_problem("x" * 46, "v" * 79))
+        self.assertIsNone(report.name_problem("x" * 127))
+
+    def test_sub_lvs_need_room_beside_a_cinder_name(self):
+        # lvrename renames a raid1 LV's sub-LVs with it; a linear LV has
+        # none. room: characters the VG leaves beside the Cinder name.
+        raid = report.LogicalVolume(name="r", uuid="u", size_bytes=1,
+                                    segtype="raid1")
+        flat = report.LogicalVolume(name="l", uuid="v", size_bytes=1,
+                                    segtype="linear")
+        self.assertIn("sub-LVs", report.volume_record(raid, 3).unsafe_reason)
+        self.assertIsNone(report.volume_record(raid, 24).unsafe_reason)
+        self.assertIsNone(report.volume_record(raid).unsafe_reason)
+        self.assertIsNone(report.volume_record(flat, 0).unsafe_reason)
+
     def test_escape_round_trip(self):
         self.assertEqual("_snapshot-1", report.escape_name("snapshot-1"))
         self.assertEqual("volume-1", report.escape_name("volume-1"))

@@ -58,7 +58,11 @@ LVM_RESERVED_SUBSTRINGS = (
     "_wcorig",
 )
 # LVM's NAME_LEN is 128 bytes including the terminating NUL.
-MAX_NAME_LENGTH = 127
+NAME_LEN = 128
+MAX_NAME_LENGTH = NAME_LEN - 1
+# vg_validate() also wants len(vg) + len(lv) + 3 < NAME_LEN (the
+# device-mapper name "vg-lv" with room for a suffix).
+MAX_FULL_NAME_LENGTH = NAME_LEN - 4
 _VALID_NAME = re.compile(r"[A-Za-z0-9+_.-]+\Z")
 _UUID = r"[A-Za-z0-9]{6}(?:-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}"
 LVM_UUID = re.compile(_UUID + r"\Z")
@@ -77,15 +81,21 @@ def tag_prefix(kind: str) -> str:
     return SNAPSHOT_TAG_PREFIX if kind == "snapshot" else VOLUME_TAG_PREFIX
 
 
-def name_problem(name: str) -> str | None:
+def name_problem(name: str, vg_name: str = "") -> str | None:
     """Return why LVM would refuse ``name`` as a new LV name, or None.
 
     :param name: a candidate LV name (without a VG part).
+    :param vg_name: the VG it would be in, when known: LVM bounds the two
+        names together.
     """
     if not name:
         return "the name is empty"
     if len(name) > MAX_NAME_LENGTH:
         return "the name is longer than %d characters" % MAX_NAME_LENGTH
+    if vg_name and len(vg_name) + len(name) > MAX_FULL_NAME_LENGTH:
+        return ("with volume group %s (%d characters) the name is longer "
+                "than LVM allows: VG and LV names may have %d characters "
+                "together" % (vg_name, len(vg_name), MAX_FULL_NAME_LENGTH))
     if not _VALID_NAME.match(name):
         return ("the name holds characters LVM does not allow (only "
                 "a-z A-Z 0-9 + _ . -)")
@@ -296,6 +306,28 @@ def _reserved(lv: LogicalVolume) -> str | None:
     return "name reserved by LVM: %s" % problem if problem else None
 
 
+# Segment types whose LVs have no sub-LVs lvrename renames with them
+# (thin and VDO pools are skipped by lvrename; a classic snapshot's store
+# is its own segment).
+FLAT_SEGTYPES = frozenset(("linear", "striped", "thin", "vdo", "zero",
+                           "error"))
+# lvrename renames every other LV's sub-LVs to the new name plus their
+# suffix: "_rimage_0", "_mlog", "_corig", and nested, as in
+# "_corig_rimage_10_imeta" (22). Room for this much is asked of the VG.
+SUB_LV_SUFFIX_ROOM = 24
+
+
+def _no_room(lv: LogicalVolume, room: int | None) -> str | None:
+    if room is None or room >= SUB_LV_SUFFIX_ROOM:
+        return None
+    if lv.segtype in FLAT_SEGTYPES:
+        return None
+    return ("lvrename renames the sub-LVs of a %s LV with it, and beside "
+            "a Cinder name they would be longer than LVM allows in this "
+            "volume group (its name is too long); manage it in tag mode"
+            % (lv.segtype or "layered"))
+
+
 def _missing(lv: LogicalVolume) -> str | None:
     # A partial VG: LVM refuses lvrename in it, for every LV, and any
     # metadata change (lvchange --addtag works) records the PV as MISSING,
@@ -315,8 +347,13 @@ def _missing(lv: LogicalVolume) -> str | None:
             "list again" % where)
 
 
-def volume_record(lv: LogicalVolume) -> records.VolumeRecord:
-    """Return the record of ``lv`` as a candidate Cinder volume."""
+def volume_record(lv: LogicalVolume,
+                  room: int | None = None) -> records.VolumeRecord:
+    """Return the record of ``lv`` as a candidate Cinder volume.
+
+    :param room: in rename mode, how many characters the VG leaves
+        beyond the Cinder name manage gives the LV (None: no rename).
+    """
     unsafe = None
     if lv.internal:
         unsafe = "internal LV of LVM (%s)" % ",".join(lv.roles or lv.layout)
@@ -327,17 +364,20 @@ def volume_record(lv: LogicalVolume) -> records.VolumeRecord:
     elif lv.merging:
         unsafe = "a snapshot is being merged into it"
     else:
-        unsafe = _reserved(lv)
+        unsafe = _reserved(lv) or _no_room(lv, room)
     return records.VolumeRecord(unsafe_reason=unsafe,
                                 **_size_fields(lv.size_bytes, lv),
                                 **_common(lv))
 
 
-def snapshot_record(lv: LogicalVolume) -> records.SnapshotRecord:
+def snapshot_record(lv: LogicalVolume,
+                    room: int | None = None) -> records.SnapshotRecord:
     """Return the record of ``lv`` as a candidate Cinder snapshot.
 
     A classic snapshot's ``lv_size`` is its copy-on-write store; the
     snapshot, as Cinder sees it, has the size of its origin.
+
+    :param room: as for :func:`volume_record`.
     """
     common = _common(lv)
     if lv.is_snapshot and not lv.is_thin:
@@ -358,24 +398,30 @@ def snapshot_record(lv: LogicalVolume) -> records.SnapshotRecord:
     elif lv.merging:
         unsafe = "being merged into its origin"
     else:
-        unsafe = _reserved(lv)
+        unsafe = _reserved(lv) or _no_room(lv, room)
     return records.SnapshotRecord(
         unsafe_reason=unsafe,
         source_reference={"source-name": lv.origin},
         **_size_fields(size, lv), **common)
 
 
-def volume_records(lvs: Iterable[LogicalVolume]) -> list[records.VolumeRecord]:
+def volume_records(lvs: Iterable[LogicalVolume],
+                   room: int | None = None) -> list[records.VolumeRecord]:
     """Records of the LVs the volume listing shows.
 
     Visible LVs that are not snapshots and not LVM's own.
+
+    :param room: as for :func:`volume_record`.
     """
-    return [volume_record(lv) for lv in lvs
+    return [volume_record(lv, room) for lv in lvs
             if not lv.internal and not lv.is_snapshot]
 
 
-def snapshot_records(
-        lvs: Iterable[LogicalVolume]) -> list[records.SnapshotRecord]:
-    """Records of the LVs the snapshot listing shows: visible snapshots."""
-    return [snapshot_record(lv) for lv in lvs
+def snapshot_records(lvs: Iterable[LogicalVolume],
+                     room: int | None = None) -> list[records.SnapshotRecord]:
+    """Records of the LVs the snapshot listing shows: visible snapshots.
+
+    :param room: as for :func:`volume_record`.
+    """
+    return [snapshot_record(lv, room) for lv in lvs
             if not lv.internal and lv.is_snapshot]
