@@ -544,6 +544,18 @@ def record_unit_data(outdir: str) -> None:  # pragma: no cover - a tool
                 env=partial.env, capture_output=True, text=True, check=True)
             save("partial.json", proc.stdout)
             save("partial.stderr", proc.stderr)
+            # The PV back, but marked MISSING by a tag written meanwhile.
+            missing = proc.stderr.split("missing PV ")[1].split()[0]
+            partial.lvm("lvchange", "--addtag", "x",
+                        "%s/solo" % partial.vg_name)
+            backup = os.path.join(partial.tmpdir, "partial.vg")
+            partial.lvm("vgcfgbackup", "-f", backup, partial.vg_name)
+            partial.lvm("pvcreate", "--uuid", missing, "--restorefile",
+                        backup, partial.devices[1])
+            proc = subprocess.run(
+                [*commands.REPORT_COMMAND, partial.vg_name],
+                env=partial.env, capture_output=True, text=True, check=True)
+            save("partial_back.stderr", proc.stderr)
 
     result = testtools.TestResult()
     Recorder("test_record").run(result)

@@ -407,6 +407,32 @@ class PartialVGTest(LVMTestCase):
         # Sizes are still shown: the LVs exist, their data is in doubt.
         self.assertEqual(1, vols["solo"]["size"])
 
+    def test_pv_back_but_marked_missing_until_restoremissing(self):
+        # What a tag written in the partial VG leaves: the PV is MISSING
+        # in the metadata, and stays so when its disk is back.
+        self.vg.lvm("lvchange", "--addtag", "x",
+                    "%s/solo" % self.vg.vg_name)
+        backup = os.path.join(self.vg.tmpdir, "partial.vg")
+        self.vg.lvm("vgcfgbackup", "-f", backup, self.vg.vg_name)
+        self.vg.lvm("pvcreate", "--uuid", self.missing_uuid,
+                    "--restorefile", backup, self.vg.devices[1])
+        drv = self.driver()
+        vols = refs(drv.get_manageable_volumes([], *ALL))
+        self.assertFalse(any(e["safe_to_manage"] for e in vols.values()))
+        self.assertIn("%s (last seen as %s)" % (self.missing_uuid,
+                                               self.vg.devices[1]),
+                      vols["solo"]["reason_not_safe"])
+        # The advice of the reason: restore the PV, and list again (a
+        # new driver: this one keeps its listing for a while).
+        self.vg.lvm("vgextend", "--restoremissing", self.vg.vg_name,
+                    self.vg.devices[1])
+        drv = self.driver()
+        vols = refs(drv.get_manageable_volumes([], *ALL))
+        self.assertTrue(all(e["safe_to_manage"] for e in vols.values()),
+                        vols)
+        drv.manage_existing(volume(), {"source-name": "onb"})
+        self.assertIn("volume-%s" % VOLUME_ID, self.vg.lv_names())
+
     def test_manage_and_get_size_refuse_and_change_nothing(self):
         for mode in ("rename", "tag"):
             drv = self.driver(mode)
