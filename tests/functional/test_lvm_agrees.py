@@ -218,6 +218,7 @@ class LVMCorpusPropertyTest(base.TestCase):
     """For every listed LV of generated VGs: safe_to_manage iff manage
     succeeds, and get-size equals the listed size."""
 
+    ROUND = 160
     # (extent size in MiB, manage mode, whether PV 1 is then lost, length
     # of the VG name: LVM bounds VG and LV names together; 78 is the
     # longest that leaves room for "_snapshot-<uuid>")
@@ -301,12 +302,16 @@ class LVMCorpusPropertyTest(base.TestCase):
 
     def check_vg(self, rng, count, extent_mib, mode, lose_pv, name_length,
                  outcomes):
-        vg = self.useFixture(layout.LVMVolumeGroup(
-            size_gib=1024, pv_count=2, extent_mib=extent_mib,
-            name_length=name_length))
-        vg.restore(LayoutMaker(rng, extent_mib, vg.vg_name).make(count))
-        if lose_pv:
-            vg.lose_pv(1)
+        # Removed as soon as it is checked: a large corpus runs many VGs.
+        with layout.LVMVolumeGroup(size_gib=1024, pv_count=2,
+                                   extent_mib=extent_mib,
+                                   name_length=name_length) as vg:
+            vg.restore(LayoutMaker(rng, extent_mib, vg.vg_name).make(count))
+            if lose_pv:
+                vg.lose_pv(1)
+            return self.check_listings(vg, mode, outcomes)
+
+    def check_listings(self, vg, mode, outcomes):
         drv = self.driver(vg, mode)
         volumes = {e["reference"]["source-name"]: e
                    for e in drv.get_manageable_volumes([], *ALL)}
@@ -329,10 +334,15 @@ class LVMCorpusPropertyTest(base.TestCase):
         rng = random.Random(count)  # noqa: S311
         outcomes = {"volume": [0, 0], "snapshot": [0, 0]}
         listed = 0
-        for extent_mib, mode, lose_pv, name_length in self.VGS:
-            share = max(1, count // 10) if lose_pv else count // 3
-            listed += self.check_vg(rng, share, extent_mib, mode, lose_pv,
-                                    name_length, outcomes)
+        # Every lvs reads the whole VG: a large corpus is spread over
+        # rounds of VGs of about ROUND LVs in all, not put in larger VGs.
+        rounds = -(-count // self.ROUND)
+        for _round in range(rounds):
+            for extent_mib, mode, lose_pv, name_length in self.VGS:
+                share = count // rounds // (10 if lose_pv else 3)
+                listed += self.check_vg(rng, max(1, share), extent_mib,
+                                        mode, lose_pv, name_length,
+                                        outcomes)
         self.assertGreaterEqual(listed, count)
         # Both verdicts occur, so neither side of "iff" is vacuous.
         self.assertTrue(all(outcomes["volume"]), outcomes)
