@@ -24,9 +24,8 @@ from attribute letters: an LV with an ``origin`` that ``lv_role`` calls a
 LV reports its hidden cache origin and is a volume), an LV whose
 ``lv_role`` says ``private`` is LVM's own (thin, cache and VDO pools, their
 data and metadata LVs, spare metadata LVs), a bracketed name is an
-internal LV.  A VG with a missing
-PV (``vg_missing_pv_count``) is partial: LVM refuses to rename its LVs, so
-none of them is safe to manage.
+internal LV.  A VG with a missing PV (``vg_missing_pv_count``) is partial:
+LVM refuses to rename its LVs, so none of them is safe to manage.
 """
 
 from __future__ import annotations
