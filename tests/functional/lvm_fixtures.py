@@ -41,8 +41,8 @@ EXTENT_BYTES = EXTENT_SECTORS * 512
 
 _LVM_CONF = """\
 devices {
-    filter = [ "a|^%(dev)s$|", "r|.*|" ]
-    global_filter = [ "a|^%(dev)s$|", "r|.*|" ]
+    filter = [ %(accept)s"r|.*|" ]
+    global_filter = [ %(accept)s"r|.*|" ]
     use_devicesfile = 0
     obtain_device_list_from_udev = 0
     external_device_info_source = "none"
@@ -82,11 +82,16 @@ def lvm_uuid() -> str:
 class LV:
     """One LV of a generated layout (see :meth:`LVMVolumeGroup.restore`).
 
-    ``kind``: ``linear``, ``snapshot`` (classic; ``origin``, ``extents`` is
-    the COW size, ``merging`` marks a merge in progress), ``thin-pool``
-    (``extents`` of data), ``thin`` (``pool``, ``extents`` of virtual size,
-    optional ``origin`` for a thin snapshot), ``split`` (a linear LV in two
-    segments on non-adjacent extents).
+    ``kind``: ``linear`` (on PV ``pv``), ``split`` (a linear LV in two
+    segments on non-adjacent extents), ``striped`` (``stripes`` stripes on
+    as many PVs), ``snapshot`` (classic; ``origin``, ``extents`` is the
+    COW size, ``merging`` marks a merge in progress), ``thin-pool``
+    (``extents`` of data), ``thin`` (``pool``, ``extents`` of virtual
+    size, optional ``origin`` for a thin snapshot), ``raid1`` and
+    ``mirror`` (``stripes`` images of ``extents`` each), ``cache-pool``,
+    ``cache`` (an LV cached by the cache pool ``pool``), ``vdo-pool``
+    (``extents`` of data) and ``vdo`` (``pool``, ``extents`` of virtual
+    size).  Sub-LVs are named from the LV as LVM names them.
     """
 
     name: str
@@ -97,16 +102,8 @@ class LV:
     merging: bool = False
     tags: tuple[str, ...] = ()
     lv_id: str = dataclasses.field(default_factory=lvm_uuid)
-
-
-class _Allocator:
-    def __init__(self) -> None:
-        self.next_pe = 0
-
-    def take(self, count: int) -> int:
-        start = self.next_pe
-        self.next_pe += count
-        return start
+    pv: int = 0
+    stripes: int = 1
 
 
 def _quote_list(values: tuple[str, ...] | list[str]) -> str:
@@ -124,131 +121,276 @@ def _lv_block(name: str, lv_id: str, status: list[str], segments: str,
                tag_line, count, segments))
 
 
-def _striped(extents: int, start_pe: int, start_extent: int = 0,
-             number: int = 1) -> str:
-    return ("segment%d {\nstart_extent = %d\nextent_count = %d\n"
-            "type = \"striped\"\nstripe_count = 1\n"
-            "stripes = [\"pv0\", %d]\n}\n"
-            % (number, start_extent, extents, start_pe))
+def _segment(number: int, start_extent: int, extents: int,
+             body: str) -> str:
+    return ("segment%d {\nstart_extent = %d\nextent_count = %d\n%s}\n"
+            % (number, start_extent, extents, body))
 
 
-def render_lvs(lvs: list[LV]) -> str:
-    """Return the ``logical_volumes`` section for ``lvs``."""
-    alloc = _Allocator()
-    by_name = {lv.name: lv for lv in lvs}
-    blocks: list[str] = []
-    thin_ids: dict[str, int] = {}
-    snap_no = 0
-    rw_visible = ["READ", "WRITE", "VISIBLE"]
-    for lv in lvs:
-        if lv.kind == "linear":
-            blocks.append(_lv_block(lv.name, lv.lv_id, rw_visible,
-                                    _striped(lv.extents,
-                                             alloc.take(lv.extents)),
-                                    tags=lv.tags))
-        elif lv.kind == "split":
-            # Two segments on non-adjacent extents: one LV, two segments.
-            half = max(1, lv.extents // 2)
-            first = _striped(half, alloc.take(half))
-            alloc.take(1)
-            second = _striped(lv.extents - half, alloc.take(lv.extents - half),
-                              start_extent=half, number=2)
-            blocks.append(_lv_block(lv.name, lv.lv_id, rw_visible,
-                                    first + second, tags=lv.tags, count=2))
-        elif lv.kind == "snapshot":
-            assert lv.origin is not None
-            origin = by_name[lv.origin]
-            blocks.append(_lv_block(lv.name, lv.lv_id, rw_visible,
-                                    _striped(lv.extents,
-                                             alloc.take(lv.extents)),
-                                    tags=lv.tags))
-            store = "merging_store" if lv.merging else "cow_store"
-            seg = ("segment1 {\nstart_extent = 0\nextent_count = %d\n"
-                   "type = \"snapshot\"\nchunk_size = 8\norigin = \"%s\"\n"
-                   "%s = \"%s\"\n}\n"
-                   % (origin.extents, origin.name, store, lv.name))
-            blocks.append(_lv_block("snapshot%d" % snap_no, lvm_uuid(),
-                                    ["READ"], seg))
-            snap_no += 1
-        elif lv.kind == "thin-pool":
-            meta, data = lv.name + "_tmeta", lv.name + "_tdata"
-            seg = ("segment1 {\nstart_extent = 0\nextent_count = %d\n"
-                   "type = \"thin-pool\"\nmetadata = \"%s\"\n"
-                   "pool = \"%s\"\ntransaction_id = %d\nchunk_size = 128\n"
-                   "discards = \"passdown\"\nzero_new_blocks = 1\n}\n"
-                   % (lv.extents, meta, data,
-                      sum(1 for x in lvs
-                          if x.kind == "thin" and x.pool == lv.name)))
-            blocks.append(_lv_block(lv.name, lv.lv_id, rw_visible, seg,
-                                    tags=lv.tags))
-            blocks.append(_lv_block(meta, lvm_uuid(), ["READ", "WRITE"],
-                                    _striped(1, alloc.take(1))))
-            blocks.append(_lv_block(data, lvm_uuid(), ["READ", "WRITE"],
-                                    _striped(lv.extents,
-                                             alloc.take(lv.extents))))
-        elif lv.kind == "thin":
-            assert lv.pool is not None
-            thin_ids.setdefault(lv.pool, 0)
-            thin_ids[lv.pool] += 1
-            device_id = thin_ids[lv.pool]
-            origin_line = ('origin = "%s"\n' % lv.origin) if lv.origin else ""
-            seg = ("segment1 {\nstart_extent = 0\nextent_count = %d\n"
-                   "type = \"thin\"\nthin_pool = \"%s\"\n"
-                   "transaction_id = %d\ndevice_id = %d\n%s}\n"
-                   % (lv.extents, lv.pool, device_id - 1, device_id,
-                      origin_line))
-            blocks.append(_lv_block(
-                lv.name, lv.lv_id, rw_visible, seg, tags=lv.tags,
-                flags=("ACTIVATION_SKIP",) if lv.origin else ()))
-        else:
+def _striped(extents: int, areas: list[tuple[int, int]],
+             start_extent: int = 0, number: int = 1) -> str:
+    """A striped segment over ``areas``, (PV index, first extent) each."""
+    stripes = ", ".join('"pv%d", %d' % area for area in areas)
+    size = "stripe_size = 128\n" if len(areas) > 1 else ""
+    return _segment(number, start_extent, extents,
+                    "type = \"striped\"\nstripe_count = %d\n%s"
+                    "stripes = [%s]\n" % (len(areas), size, stripes))
+
+
+RW = ["READ", "WRITE"]
+RW_VISIBLE = ["READ", "WRITE", "VISIBLE"]
+
+
+class _Renderer:
+    """Writes the metadata of a layout, allocating extents PV by PV."""
+
+    def __init__(self, lvs: list[LV], pv_count: int) -> None:
+        self.lvs = lvs
+        self.pv_count = pv_count
+        self.next_pe = [0] * pv_count
+        self.blocks: list[str] = []
+        self.thin_ids: dict[str, int] = {}
+        self.snap_no = 0
+        self.used_pools = {lv.pool for lv in lvs if lv.pool}
+
+    def take(self, count: int, pv: int = 0) -> tuple[int, int]:
+        pv %= self.pv_count
+        start = self.next_pe[pv]
+        self.next_pe[pv] += count
+        return pv, start
+
+    def hidden(self, name: str, extents: int, pv: int = 0) -> None:
+        self.blocks.append(_lv_block(name, lvm_uuid(), RW, _striped(
+            extents, [self.take(extents, pv)])))
+
+    def add(self, lv: LV) -> None:
+        method = getattr(self, "_" + lv.kind.replace("-", "_"), None)
+        if method is None:
             raise ValueError("unknown LV kind %r" % lv.kind)
-    if any(lv.kind == "thin-pool" for lv in lvs):
-        # LVM keeps a spare metadata LV for thin pool repair.
-        blocks.append(_lv_block("lvol0_pmspare", lvm_uuid(),
-                                ["READ", "WRITE"],
-                                _striped(1, alloc.take(1))))
-    return "logical_volumes {\n%s}\n" % "".join(blocks)
+        method(lv)
+
+    def visible(self, lv: LV, segments: str, count: int = 1,
+                flags: tuple[str, ...] = ()) -> None:
+        self.blocks.append(_lv_block(lv.name, lv.lv_id, RW_VISIBLE,
+                                     segments, tags=lv.tags, count=count,
+                                     flags=flags))
+
+    def _linear(self, lv: LV) -> None:
+        self.visible(lv, _striped(lv.extents, [self.take(lv.extents,
+                                                         lv.pv)]))
+
+    def _split(self, lv: LV) -> None:
+        # Two segments on non-adjacent extents: one LV, two segments.
+        half = max(1, lv.extents // 2)
+        first = _striped(half, [self.take(half, lv.pv)])
+        self.take(1, lv.pv)
+        second = _striped(lv.extents - half,
+                          [self.take(lv.extents - half, lv.pv)],
+                          start_extent=half, number=2)
+        self.visible(lv, first + second, count=2)
+
+    def _striped(self, lv: LV) -> None:
+        per = lv.extents // lv.stripes
+        areas = [self.take(per, lv.pv + i) for i in range(lv.stripes)]
+        self.visible(lv, _striped(per * lv.stripes, areas))
+
+    def _snapshot(self, lv: LV) -> None:
+        assert lv.origin is not None
+        origin = next(x for x in self.lvs if x.name == lv.origin)
+        self._linear(lv)
+        store = "merging_store" if lv.merging else "cow_store"
+        seg = _segment(1, 0, origin.extents,
+                       "type = \"snapshot\"\nchunk_size = 8\n"
+                       "origin = \"%s\"\n%s = \"%s\"\n"
+                       % (origin.name, store, lv.name))
+        self.blocks.append(_lv_block("snapshot%d" % self.snap_no,
+                                     lvm_uuid(), ["READ"], seg))
+        self.snap_no += 1
+
+    def _thin_pool(self, lv: LV) -> None:
+        meta, data = lv.name + "_tmeta", lv.name + "_tdata"
+        users = sum(1 for x in self.lvs
+                    if x.kind == "thin" and x.pool == lv.name)
+        self.visible(lv, _segment(
+            1, 0, lv.extents,
+            "type = \"thin-pool\"\nmetadata = \"%s\"\npool = \"%s\"\n"
+            "transaction_id = %d\nchunk_size = 128\n"
+            "discards = \"passdown\"\nzero_new_blocks = 1\n"
+            % (meta, data, users)))
+        self.hidden(meta, 1, lv.pv)
+        self.hidden(data, lv.extents, lv.pv)
+
+    def _thin(self, lv: LV) -> None:
+        assert lv.pool is not None
+        device_id = self.thin_ids[lv.pool] = self.thin_ids.get(lv.pool,
+                                                               0) + 1
+        origin_line = ('origin = "%s"\n' % lv.origin) if lv.origin else ""
+        self.visible(lv, _segment(
+            1, 0, lv.extents,
+            "type = \"thin\"\nthin_pool = \"%s\"\ntransaction_id = %d\n"
+            "device_id = %d\n%s" % (lv.pool, device_id - 1, device_id,
+                                     origin_line)),
+            flags=("ACTIVATION_SKIP",) if lv.origin else ())
+
+    def _raid1(self, lv: LV) -> None:
+        names = []
+        for i in range(lv.stripes):
+            meta = "%s_rmeta_%d" % (lv.name, i)
+            image = "%s_rimage_%d" % (lv.name, i)
+            self.hidden(meta, 1, lv.pv + i)
+            self.hidden(image, lv.extents, lv.pv + i)
+            names += [meta, image]
+        self.visible(lv, _segment(
+            1, 0, lv.extents,
+            "type = \"raid1\"\ndevice_count = %d\nregion_size = 1024\n"
+            "raids = %s\n" % (lv.stripes, _quote_list(names))))
+
+    def _mirror(self, lv: LV) -> None:
+        # A core log: no log LV.
+        areas = []
+        for i in range(lv.stripes):
+            image = "%s_mimage_%d" % (lv.name, i)
+            self.hidden(image, lv.extents, lv.pv + i)
+            areas.append('"%s", 0' % image)
+        self.visible(lv, _segment(
+            1, 0, lv.extents,
+            "type = \"mirror\"\nmirror_count = %d\nregion_size = 1024\n"
+            "mirrors = [%s]\n" % (lv.stripes, ", ".join(areas))))
+
+    def _cache_pool(self, lv: LV) -> None:
+        data, meta = lv.name + "_cdata", lv.name + "_cmeta"
+        status = RW if lv.name in self.used_pools else RW_VISIBLE
+        seg = _segment(1, 0, lv.extents,
+                       "type = \"cache-pool\"\ndata = \"%s\"\n"
+                       "metadata = \"%s\"\nchunk_size = 128\n"
+                       "metadata_format = 2\n"
+                       "cache_mode = \"writethrough\"\n"
+                       "policy = \"smq\"\n" % (data, meta))
+        self.blocks.append(_lv_block(lv.name, lv.lv_id, status, seg,
+                                     tags=lv.tags))
+        self.hidden(data, lv.extents, lv.pv)
+        self.hidden(meta, 1, lv.pv)
+
+    def _cache(self, lv: LV) -> None:
+        assert lv.pool is not None
+        corig = lv.name + "_corig"
+        self.hidden(corig, lv.extents, lv.pv)
+        self.visible(lv, _segment(
+            1, 0, lv.extents,
+            "type = \"cache\"\ncache_pool = \"%s\"\norigin = \"%s\"\n"
+            % (lv.pool, corig)))
+
+    def _vdo_pool(self, lv: LV) -> None:
+        data = lv.name + "_vdata"
+        virtual = sum(x.extents for x in self.lvs
+                      if x.kind == "vdo" and x.pool == lv.name)
+        params = "".join("%s = %d\n" % item for item in (
+            ("header_size", 512), ("virtual_extents", virtual),
+            ("use_compression", 1), ("use_deduplication", 1),
+            ("use_metadata_hints", 1), ("minimum_io_size", 4096),
+            ("block_map_cache_size_mb", 128), ("block_map_era_length", 16380),
+            ("use_sparse_index", 0), ("index_memory_size_mb", 256),
+            ("max_discard", 1), ("slab_size_mb", 128), ("ack_threads", 1),
+            ("bio_threads", 1), ("bio_rotation", 64), ("cpu_threads", 2),
+            ("hash_zone_threads", 1), ("logical_threads", 1),
+            ("physical_threads", 1)))
+        seg = _segment(1, 0, lv.extents,
+                       "type = \"vdo-pool\"\ndata = \"%s\"\n%s"
+                       % (data, params))
+        self.blocks.append(_lv_block(lv.name, lv.lv_id, RW_VISIBLE, seg,
+                                     tags=lv.tags))
+        self.hidden(data, lv.extents, lv.pv)
+
+    def _vdo(self, lv: LV) -> None:
+        assert lv.pool is not None
+        self.visible(lv, _segment(
+            1, 0, lv.extents,
+            "type = \"vdo\"\nvdo_pool = \"%s\"\nvdo_offset = 0\n"
+            % lv.pool))
+
+    def render(self) -> str:
+        for lv in self.lvs:
+            self.add(lv)
+        if any(lv.kind in ("thin-pool", "cache-pool") for lv in self.lvs):
+            # LVM keeps a spare metadata LV for pool repair.
+            self.hidden("lvol0_pmspare", 1)
+        return "logical_volumes {\n%s}\n" % "".join(self.blocks)
+
+
+def render_lvs(lvs: list[LV], pv_count: int = 1) -> str:
+    """Return the ``logical_volumes`` section for ``lvs``."""
+    return _Renderer(lvs, pv_count).render()
 
 
 class LVMVolumeGroup(fixtures.Fixture):
-    """A fresh VG on a sparse file behind a loop device, removed at cleanup.
+    """A fresh VG on sparse files behind loop devices, removed at cleanup.
 
-    :param size_gib: apparent size of the sparse backing file.
+    :param size_gib: apparent size of each sparse backing file.
     :param metadata_mib: PV metadata area; 10,000 LVs need tens of MiB.
+    :param pv_count: how many PVs (loop devices) the VG has.
+    :param extent_mib: the VG's extent size.
+    :param name_length: pad the VG's unique name to this many characters.
     """
 
-    def __init__(self, size_gib: int = 64, metadata_mib: int = 8) -> None:
+    def __init__(self, size_gib: int = 64, metadata_mib: int = 8,
+                 pv_count: int = 1, extent_mib: int = 4,
+                 name_length: int = 0) -> None:
         super().__init__()
         self.size_gib = size_gib
         self.metadata_mib = metadata_mib
+        self.pv_count = pv_count
+        self.extent_mib = extent_mib
         self.vg_name = "mdtest-%s" % uuid.uuid4().hex[:12]
-        self.device = ""
+        self.vg_name += "-" * (name_length - len(self.vg_name))
+        self.devices: list[str] = []
+
+    @property
+    def device(self) -> str:
+        """The first PV's loop device."""
+        return self.devices[0]
 
     def _setUp(self) -> None:
         self.tmpdir = tempfile.mkdtemp(prefix="md-lvm-")
         self.addCleanup(shutil.rmtree, self.tmpdir, ignore_errors=True)
-        backing = os.path.join(self.tmpdir, "backing.img")
-        with open(backing, "wb") as f:
-            f.truncate(self.size_gib * 1024 ** 3)
-        self.device = subprocess.run(
-            ["losetup", "--find", "--show", backing], check=True,
-            capture_output=True, text=True).stdout.strip()
-        self.addCleanup(subprocess.run, ["losetup", "-d", self.device],
-                        capture_output=True)
+        for number in range(self.pv_count):
+            backing = os.path.join(self.tmpdir, "backing%d.img" % number)
+            with open(backing, "wb") as f:
+                f.truncate(self.size_gib * 1024 ** 3)
+            device = subprocess.run(
+                ["losetup", "--find", "--show", backing], check=True,
+                capture_output=True, text=True).stdout.strip()
+            self.addCleanup(subprocess.run, ["losetup", "-d", device],
+                            capture_output=True)
+            self.devices.append(device)
         self.conf_dir = os.path.join(self.tmpdir, "lvm")
         os.mkdir(self.conf_dir)
         self.conf_file = os.path.join(self.conf_dir, "lvm.conf")
+        accept = "".join('"a|^%s$|", ' % re.escape(device)
+                         for device in self.devices)
         with open(self.conf_file, "w") as f:
-            f.write(_LVM_CONF % {"dev": re.escape(self.device)})
+            f.write(_LVM_CONF % {"accept": accept})
         self.env = dict(os.environ, LVM_SYSTEM_DIR=self.conf_dir,
                         LVM_SUPPRESS_FD_WARNINGS="1", LC_ALL="C")
         self.lvm("pvcreate", "-y", "--metadatasize",
-                 "%dm" % self.metadata_mib, self.device)
+                 "%dm" % self.metadata_mib, *self.devices)
         self.addCleanup(self.lvm_unchecked, "pvremove", "-ff", "-y",
-                        self.device)
-        self.lvm("vgcreate", "-y", self.vg_name, self.device)
+                        *self.devices)
+        self.lvm("vgcreate", "-y", "-s", "%dm" % self.extent_mib,
+                 self.vg_name, *self.devices)
         self.addCleanup(self.lvm_unchecked, "vgremove", "-ff", "-y",
                         self.vg_name)
+
+    def lose_pv(self, number: int) -> None:
+        """Make PV ``number`` missing for real: wipe its label and
+        metadata area, as a failed or replaced disk would read.
+
+        The loop device stays attached (and in the device filter), so no
+        other test's device can take its name meanwhile.
+        """
+        subprocess.run(["dd", "if=/dev/zero", "of=%s" % self.devices[number],
+                        "bs=1M", "count=%d" % (self.metadata_mib + 1),
+                        "oflag=direct", "conv=notrunc"], check=True,
+                       capture_output=True)
 
     def lvm(self, *argv: str) -> str:
         """Run an LVM command with the fixture's config; return stdout."""
@@ -295,7 +437,7 @@ class LVMVolumeGroup(fixtures.Fixture):
             end = start
         else:
             end = _section_end(text, start)
-        text = text[:start] + render_lvs(lvs) + text[end:]
+        text = text[:start] + render_lvs(lvs, self.pv_count) + text[end:]
         restore_file = os.path.join(self.tmpdir, "restore.vg")
         with open(restore_file, "w") as f:
             f.write(text)
@@ -313,6 +455,20 @@ def _section_end(text: str, start: int) -> int:
             if depth == 0:
                 return pos + 1
     raise ValueError("unbalanced metadata text")
+
+
+def partial_layout() -> list[LV]:
+    """LVs of a two-PV VG whose PV 1 is then lost (see lose_pv)."""
+    return [
+        LV("solo", 1, pv=0),                   # wholly on the present PV
+        LV("ona", 2, pv=0),
+        LV("onb", 2, pv=1),                    # wholly on the lost PV
+        LV("span", 4, kind="striped", stripes=2),
+        # Snapshots of ona, one with its COW store on the lost PV (LVM
+        # then calls ona partial too).
+        LV("cowb", 1, kind="snapshot", origin="ona", pv=1),
+        LV("cowa", 1, kind="snapshot", origin="ona", pv=0),
+    ]
 
 
 # Ids used by the recorded layout, so unit tests can name them.
@@ -380,6 +536,26 @@ def record_unit_data(outdir: str) -> None:  # pragma: no cover - a tool
                 ["lvrename", vg.vg_name, "odd", "tiny"],
                 env=vg.env, capture_output=True, text=True)
             save("lvrename_exists.stderr", proc.stderr)
+            partial = self.useFixture(LVMVolumeGroup(pv_count=2))
+            partial.restore(partial_layout())
+            partial.lose_pv(1)
+            proc = subprocess.run(
+                [*commands.REPORT_COMMAND, partial.vg_name],
+                env=partial.env, capture_output=True, text=True, check=True)
+            save("partial.json", proc.stdout)
+            save("partial.stderr", proc.stderr)
+            # The PV back, but marked MISSING by a tag written meanwhile.
+            missing = proc.stderr.split("missing PV ")[1].split()[0]
+            partial.lvm("lvchange", "--addtag", "x",
+                        "%s/solo" % partial.vg_name)
+            backup = os.path.join(partial.tmpdir, "partial.vg")
+            partial.lvm("vgcfgbackup", "-f", backup, partial.vg_name)
+            partial.lvm("pvcreate", "--uuid", missing, "--restorefile",
+                        backup, partial.devices[1])
+            proc = subprocess.run(
+                [*commands.REPORT_COMMAND, partial.vg_name],
+                env=partial.env, capture_output=True, text=True, check=True)
+            save("partial_back.stderr", proc.stderr)
 
     result = testtools.TestResult()
     Recorder("test_record").run(result)

@@ -56,13 +56,19 @@ def refs(entries):
 
 class LVMTestCase(base.TestCase):
 
+    PV_COUNT = 1
+
+    def layout(self):
+        return layout.mixed_layout()
+
     def setUp(self):
         super().setUp()
         self.require_root()
         self.require_tools("losetup", "lvm", "lvs", "lvrename", "lvchange",
                            "vgcfgrestore", "vgcreate", "pvcreate")
-        self.vg = self.useFixture(layout.LVMVolumeGroup())
-        self.vg.restore(layout.mixed_layout())
+        self.vg = self.useFixture(layout.LVMVolumeGroup(
+            pv_count=self.PV_COUNT))
+        self.vg.restore(self.layout())
         self.lock_path = self.useFixture(fixtures.TempDir()).path
         self.commands = []
 
@@ -340,3 +346,226 @@ class ManageIffSafeTest(LVMTestCase):
             if managed:
                 self.assertEqual("already managed",
                                  after[name]["reason_not_safe"])
+
+
+class PartialVGTest(LVMTestCase):
+    """A VG with a missing PV (issue 13, section 5).
+
+    Real LVM2 refuses ``lvrename`` in a VG with a missing PV, for every LV
+    of it, and ``lvchange --addtag`` there writes the PV as MISSING into
+    the VG's metadata, which then needs ``vgextend --restoremissing`` even
+    once the disk is back: no LV of a partial VG is safe to manage.
+    """
+
+    PV_COUNT = 2
+
+    def layout(self):
+        return layout.partial_layout()
+
+    def setUp(self):
+        super().setUp()
+        self.missing_uuid = self.vg.lvm(
+            "pvs", "--noheadings", "-o", "pv_uuid",
+            self.vg.devices[1]).strip()
+        self.vg.lose_pv(1)
+        self.seqno = self.vg_seqno()
+
+    def vg_seqno(self):
+        return self.vg.lvm("vgs", "--noheadings", "-o", "vg_seqno",
+                           self.vg.vg_name).strip()
+
+    def test_lvm_itself_refuses_and_reports_partial(self):
+        # What the driver follows: the VG is partial, lvrename refuses
+        # even an LV wholly on the present PV.
+        out = self.vg.lvm("lvs", "--noheadings", "-o",
+                          "lv_name,lv_health_status,vg_missing_pv_count",
+                          self.vg.vg_name)
+        health = {line.split()[0]: line.split()[1:]
+                  for line in out.splitlines() if line.strip()}
+        self.assertEqual(["partial", "1"], health["onb"])
+        self.assertEqual(["partial", "1"], health["ona"])
+        self.assertEqual(["1"], health["solo"])
+        self.assertRaisesRegex(RuntimeError, "while PVs are missing",
+                               self.vg.lvm, "lvrename", self.vg.vg_name,
+                               "solo", "solo2")
+
+    def test_listed_not_safe_naming_the_missing_pv(self):
+        drv = self.driver()
+        vols = refs(drv.get_manageable_volumes([], *ALL))
+        snaps = refs(drv.get_manageable_snapshots([], *ALL))
+        self.assertEqual({"solo", "ona", "onb", "span"}, set(vols))
+        self.assertEqual({"cowa", "cowb"}, set(snaps))
+        for name, entry in list(vols.items()) + list(snaps.items()):
+            with self.subTest(name=name):
+                self.assertFalse(entry["safe_to_manage"], entry)
+                self.assertIn(self.missing_uuid, entry["reason_not_safe"])
+        for name in ("ona", "onb", "span"):
+            self.assertIn("on a missing PV", vols[name]["reason_not_safe"])
+        self.assertIn("on a missing PV", snaps["cowb"]["reason_not_safe"])
+        self.assertIn("volume group is missing a PV",
+                      vols["solo"]["reason_not_safe"])
+        # Sizes are still shown: the LVs exist, their data is in doubt.
+        self.assertEqual(1, vols["solo"]["size"])
+
+    def test_pv_back_but_marked_missing_until_restoremissing(self):
+        # What a tag written in the partial VG leaves: the PV is MISSING
+        # in the metadata, and stays so when its disk is back.
+        self.vg.lvm("lvchange", "--addtag", "x",
+                    "%s/solo" % self.vg.vg_name)
+        backup = os.path.join(self.vg.tmpdir, "partial.vg")
+        self.vg.lvm("vgcfgbackup", "-f", backup, self.vg.vg_name)
+        self.vg.lvm("pvcreate", "--uuid", self.missing_uuid,
+                    "--restorefile", backup, self.vg.devices[1])
+        drv = self.driver()
+        vols = refs(drv.get_manageable_volumes([], *ALL))
+        self.assertFalse(any(e["safe_to_manage"] for e in vols.values()))
+        self.assertIn("%s (last seen as %s)" % (self.missing_uuid,
+                                               self.vg.devices[1]),
+                      vols["solo"]["reason_not_safe"])
+        # The advice of the reason: restore the PV, and list again (a
+        # new driver: this one keeps its listing for a while).
+        self.vg.lvm("vgextend", "--restoremissing", self.vg.vg_name,
+                    self.vg.devices[1])
+        drv = self.driver()
+        vols = refs(drv.get_manageable_volumes([], *ALL))
+        self.assertTrue(all(e["safe_to_manage"] for e in vols.values()),
+                        vols)
+        drv.manage_existing(volume(), {"source-name": "onb"})
+        self.assertIn("volume-%s" % VOLUME_ID, self.vg.lv_names())
+
+    def test_manage_and_get_size_refuse_and_change_nothing(self):
+        for mode in ("rename", "tag"):
+            drv = self.driver(mode)
+            for name in ("solo", "ona", "onb", "span"):
+                with self.subTest(mode=mode, name=name):
+                    ref = {"source-name": name}
+                    exc = self.assertRaises(
+                        exception.ManageExistingInvalidReference,
+                        drv.manage_existing_get_size, volume(), ref)
+                    self.assertIn(self.missing_uuid, str(exc))
+                    self.assertRaises(
+                        exception.ManageExistingInvalidReference,
+                        drv.manage_existing, volume(), ref)
+            for name in ("cowa", "cowb"):
+                with self.subTest(mode=mode, name=name):
+                    ref = {"source-name": name}
+                    self.assertRaises(
+                        exception.ManageExistingInvalidReference,
+                        drv.manage_existing_snapshot_get_size, snapshot(),
+                        ref)
+                    self.assertRaises(
+                        exception.ManageExistingInvalidReference,
+                        drv.manage_existing_snapshot, snapshot(), ref)
+        # No metadata written: no rename, no tag, the PV not marked
+        # MISSING.
+        self.assertEqual(self.seqno, self.vg_seqno())
+        self.assertEqual({"solo", "ona", "onb", "span", "cowa", "cowb"},
+                         self.vg.lv_names() - {"snapshot0", "snapshot1"})
+        self.assertEqual(["lvs"], sorted({cmd[0] for cmd in self.commands}))
+
+
+class CachedLVTest(LVMTestCase):
+    """A cached LV reports its hidden cache origin as ``origin`` and its
+    cache pool as ``pool_lv``: it is still a thick volume, not a snapshot
+    and not thin."""
+
+    def layout(self):
+        return [layout.LV("cpool", 8, kind="cache-pool"),
+                layout.LV("cached", 257, kind="cache", pool="cpool"),
+                layout.LV("vpool", 300, kind="vdo-pool"),
+                layout.LV("vdo1", 1000, kind="vdo", pool="vpool")]
+
+    def test_listed_as_a_volume(self):
+        drv = self.driver()
+        vols = refs(drv.get_manageable_volumes([], *ALL))
+        self.assertEqual({"cached", "vdo1"}, set(vols))
+        self.assertTrue(vols["cached"]["safe_to_manage"])
+        self.assertEqual(2, vols["cached"]["size"])
+        self.assertEqual([], drv.get_manageable_snapshots([], *ALL))
+        exc = self.assertRaises(exception.ManageExistingInvalidReference,
+                                drv.manage_existing_snapshot, snapshot(),
+                                {"source-name": "cached"})
+        self.assertIn("not a snapshot", str(exc))
+
+    def test_managed_as_thick(self):
+        drv = self.driver()
+        drv.manage_existing(volume(provisioning="thick"),
+                            {"source-name": "cached"})
+        self.assertIn("volume-%s" % VOLUME_ID, self.vg.lv_names())
+        # VDO LVs are thin provisioned (LVM lays them out sparse).
+        other = "0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a"
+        self.assertRaises(exception.ManageExistingVolumeTypeMismatch,
+                          drv.manage_existing,
+                          volume(other, provisioning="thick"),
+                          {"source-name": "vdo1"})
+        drv.manage_existing(volume(other, provisioning="thin"),
+                            {"source-name": "vdo1"})
+        self.assertIn("volume-%s" % other, self.vg.lv_names())
+
+
+class LongVGNameTest(LVMTestCase):
+    """LVM bounds the VG and LV names together (len(vg) + len(lv) + 3 <
+    128): in a VG of 79 characters "_snapshot-<uuid>" cannot be an LV."""
+
+    def setUp(self):
+        base.TestCase.setUp(self)
+        self.require_root()
+        self.require_tools("losetup", "lvm", "lvs", "lvrename", "lvchange",
+                           "vgcfgrestore", "vgcreate", "pvcreate")
+        self.lock_path = self.useFixture(fixtures.TempDir()).path
+        self.commands = []
+
+    def layout(self):
+        return [layout.LV("origin", 10),
+                layout.LV("snap1", 2, kind="snapshot", origin="origin"),
+                layout.LV("r1", 3, kind="raid1", stripes=2)]
+
+    def make_vg(self, length):
+        # raid1 images on two PVs.
+        self.vg = self.useFixture(layout.LVMVolumeGroup(
+            name_length=length, pv_count=2))
+        self.vg.restore(self.layout())
+
+    def test_lvm_refuses_the_name(self):
+        self.make_vg(79)
+        self.assertRaisesRegex(RuntimeError, "length 128 is not supported",
+                               self.vg.lvm, "lvrename", self.vg.vg_name,
+                               "snap1", "_snapshot-%s" % SNAPSHOT_ID)
+
+    def test_rename_mode_refuses_the_vg(self):
+        self.make_vg(79)
+        exc = self.assertRaises(exception.InvalidInput, self.driver)
+        self.assertIn("snapshot names", str(exc))
+        self.assertIn("124 characters together", str(exc))
+        # Tag mode renames nothing: it lists and manages.
+        drv = self.driver("tag")
+        drv.manage_existing_snapshot(snapshot(), {"source-name": "snap1"})
+        self.assertEqual("cinder-snapshot-id=%s" % SNAPSHOT_ID,
+                         self.vg.lv_tags("snap1"))
+
+    def test_longest_vg_that_fits(self):
+        self.make_vg(78)
+        drv = self.driver()
+        drv.manage_existing_snapshot(snapshot(), {"source-name": "snap1"})
+        self.assertIn("_snapshot-%s" % SNAPSHOT_ID, self.vg.lv_names())
+
+    def test_sub_lvs_renamed_with_their_lv_must_fit(self):
+        # lvrename renames r1_rimage_0 to volume-<id>_rimage_0: too long
+        # beside a VG of 78 characters, so LVM refuses the rename.
+        self.make_vg(78)
+        self.assertRaisesRegex(RuntimeError, "is not supported",
+                               self.vg.lvm, "lvrename", self.vg.vg_name,
+                               "r1", "volume-%s" % VOLUME_ID)
+        drv = self.driver()
+        entry = refs(drv.get_manageable_volumes([], *ALL))["r1"]
+        self.assertFalse(entry["safe_to_manage"])
+        self.assertIn("sub-LVs", entry["reason_not_safe"])
+        for call in (drv.manage_existing_get_size, drv.manage_existing):
+            self.assertRaises(exception.ManageExistingInvalidReference,
+                              call, volume(), {"source-name": "r1"})
+        self.assertIn("r1", self.vg.lv_names())
+        # Tag mode renames nothing.
+        drv = self.driver("tag")
+        drv.manage_existing(volume(), {"source-name": "r1"})
+        self.assertEqual("cinder-volume-id=%s" % VOLUME_ID,
+                         self.vg.lv_tags("r1"))

@@ -47,8 +47,9 @@ class Replay:
     """Answers lvs with a recording; other LVM commands succeed, or fail
     with recorded stderr when listed in ``failing``."""
 
-    def __init__(self, report_file="mixed.json", failing=()):
+    def __init__(self, report_file="mixed.json", failing=(), stderr=None):
         self.report = recorded(report_file)
+        self.stderr = recorded(stderr) if stderr else ""
         self.failing = dict(failing)
         self.calls = []
         self.envs = []
@@ -63,7 +64,7 @@ class Replay:
                 exit_code=5, stderr=recorded(self.failing[cmd[0]]),
                 cmd=" ".join(cmd))
         if cmd[0] == "lvs":
-            return self.report, ""
+            return self.report, self.stderr
         self.apply(cmd)
         return "", ""
 
@@ -155,6 +156,21 @@ class ConstructionTest(DriverTestCase):
             conf.set_override("volume_group", bad)
             self.assertRaises(exception.InvalidInput, lvm.LVMDriver,
                               configuration=conf)
+
+    def test_vg_name_leaving_no_room_for_cinder_names(self):
+        # LVM refuses "vg/lv" beyond 124 characters: "_snapshot-<uuid>"
+        # (46) fits beside a VG of 78, not 79. Tag mode renames nothing.
+        conf = cfg.ConfigOpts()
+        conf.register_opts(opts.common_opts + options.lvm_opts)
+        conf.set_override("volume_group", "v" * 78)
+        self.assertEqual("v" * 78, lvm.LVMDriver(configuration=conf).vg_name)
+        conf.set_override("volume_group", "v" * 79)
+        exc = self.assertRaises(exception.InvalidInput, lvm.LVMDriver,
+                                configuration=conf)
+        self.assertIn("_snapshot-00000000-0000-0000-0000-000000000000",
+                      str(exc))
+        conf.set_override("lvm_manage_mode", "tag")
+        self.assertEqual("v" * 79, lvm.LVMDriver(configuration=conf).vg_name)
 
     def test_environment(self):
         tmp = self.useFixture(fixtures.TempDir()).path
@@ -490,3 +506,31 @@ class TagModeTest(DriverTestCase):
         self.assertRaises(exception.InvalidInput, drv.manage_existing,
                           volume("a b"), {"source-name": "plain"})
         self.assertEqual([], self.replay.calls)
+
+
+@ddt.ddt
+class PartialVGTest(DriverTestCase):
+    """Replays the recorded report of a VG with a wiped PV: nothing of it
+    is managed, in either mode, and no LVM command but lvs runs."""
+
+    @ddt.data("rename", "tag")
+    def test_nothing_is_managed(self, mode):
+        drv = self.driver(Replay("partial.json", stderr="partial.stderr"),
+                          mode=mode)
+        entries = (drv.get_manageable_volumes([], None, 1000, 0,
+                                              ["reference"], ["asc"])
+                   + drv.get_manageable_snapshots([], None, 1000, 0,
+                                                  ["reference"], ["asc"]))
+        self.assertEqual(6, len(entries))
+        self.assertFalse(any(e["safe_to_manage"] for e in entries))
+        for name in ("solo", "ona", "onb", "span"):
+            ref = {"source-name": name}
+            self.assertRaises(exception.ManageExistingInvalidReference,
+                              drv.manage_existing_get_size, volume(), ref)
+            self.assertRaises(exception.ManageExistingInvalidReference,
+                              drv.manage_existing, volume(), ref)
+        for name in ("cowa", "cowb"):
+            self.assertRaises(exception.ManageExistingInvalidReference,
+                              drv.manage_existing_snapshot, snapshot(),
+                              {"source-name": name})
+        self.assertEqual({"lvs"}, set(self.replay.programs()))

@@ -165,6 +165,56 @@ class RecordsTest(base.TestCase):
         self.assertNotIn("device_open", rec.extra_info)
 
 
+class PartialVGTest(base.TestCase):
+    """A VG whose second PV was wiped (data/lvm/partial.*, recorded from
+    :func:`lvm_fixtures.partial_layout` by the same lvs command)."""
+
+    def setUp(self):
+        super().setUp()
+        self.stderr = recorded("partial.stderr")
+        self.lvs = report.parse_report(recorded("partial.json"), self.stderr)
+        self.lv = {lv.name: lv for lv in self.lvs}
+        self.uuid = self.stderr.split("missing PV ")[1].split()[0]
+
+    def test_missing_pv_named_from_lvms_warning(self):
+        named = report.missing_pvs(self.stderr)
+        self.assertEqual(1, len(named))
+        self.assertTrue(named[0].startswith(self.uuid + " (last seen as "
+                                            "/dev/loop"), named)
+        # Once the PV is back but still marked MISSING (a tag was written
+        # meanwhile), LVM words it otherwise (recorded separately).
+        back = recorded("partial_back.stderr")
+        uuid = back.split("was missing PV ")[1].split()[1].rstrip(".")
+        device = back.split("was missing PV ")[1].split()[0]
+        self.assertEqual(("%s (last seen as %s)" % (uuid, device),),
+                         report.missing_pvs(back))
+
+    def test_every_lv_not_safe_with_the_pv_named(self):
+        self.assertEqual({"solo", "ona", "onb", "span", "cowa", "cowb"},
+                         set(self.lv))
+        records = (report.volume_records(self.lvs)
+                   + report.snapshot_records(self.lvs))
+        self.assertEqual(6, len(records))
+        for rec in records:
+            self.assertIn(self.uuid, rec.unsafe_reason)
+        vols = by_name(report.volume_records(self.lvs))
+        self.assertIn("on a missing PV", vols["onb"].unsafe_reason)
+        self.assertIn("on a missing PV", vols["span"].unsafe_reason)
+        self.assertIn("volume group is missing a PV",
+                      vols["solo"].unsafe_reason)
+        self.assertEqual(4 * 1024 ** 2, vols["solo"].size_bytes)
+
+    def test_without_stderr_the_count_is_named(self):
+        lvs = report.parse_report(recorded("partial.json"))
+        rec = report.volume_record({lv.name: lv for lv in lvs}["solo"])
+        self.assertIn("1 PV(s) LVM did not name", rec.unsafe_reason)
+
+    def test_complete_vg_names_nothing(self):
+        lvs = report.parse_report(recorded("mixed.json"), self.stderr)
+        self.assertEqual([()], list({lv.missing_pvs for lv in lvs}))
+        self.assertFalse(any(lv.partial for lv in lvs))
+
+
 @ddt.ddt
 class NamesTest(base.TestCase):
 
@@ -182,6 +232,25 @@ class NamesTest(base.TestCase):
     @ddt.unpack
     def test_invalid(self, name, why):
         self.assertIn(why, report.name_problem(name))
+
+    def test_vg_and_lv_names_are_bounded_together(self):
+        # vg_validate(): len(vg) + len(lv) + 3 < 128.
+        self.assertIsNone(report.name_problem("x" * 46, "v" * 78))
+        self.assertIn("124 characters together",
+                      report.name_problem("x" * 46, "v" * 79))
+        self.assertIsNone(report.name_problem("x" * 127))
+
+    def test_sub_lvs_need_room_beside_a_cinder_name(self):
+        # lvrename renames a raid1 LV's sub-LVs with it; a linear LV has
+        # none. room: characters the VG leaves beside the Cinder name.
+        raid = report.LogicalVolume(name="r", uuid="u", size_bytes=1,
+                                    segtype="raid1")
+        flat = report.LogicalVolume(name="l", uuid="v", size_bytes=1,
+                                    segtype="linear")
+        self.assertIn("sub-LVs", report.volume_record(raid, 3).unsafe_reason)
+        self.assertIsNone(report.volume_record(raid, 24).unsafe_reason)
+        self.assertIsNone(report.volume_record(raid).unsafe_reason)
+        self.assertIsNone(report.volume_record(flat, 0).unsafe_reason)
 
     def test_escape_round_trip(self):
         self.assertEqual("_snapshot-1", report.escape_name("snapshot-1"))

@@ -102,7 +102,7 @@ class LVMCommands:
         :raises VolumeBackendAPIException: lvs printed no JSON report.
         """
         result = self.runner.run(*REPORT_COMMAND, self.vg_name)
-        return report.parse_report(result.stdout)
+        return report.parse_report(result.stdout, result.stderr)
 
     def rename(self, old: str, new: str) -> None:
         """Rename LV ``old`` to ``new`` within the VG.

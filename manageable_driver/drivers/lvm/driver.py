@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+import uuid
 
 from oslo_log import log as logging
 
@@ -58,7 +59,8 @@ class LVMDriver(listing.ManageableListingMixin,
         for the option defaults.
     :param execute: processutils-compatible callable that runs commands
         (Cinder passes its drivers one); ``processutils.execute`` when None.
-    :raises InvalidInput: ``volume_group`` is not a valid VG name.
+    :raises InvalidInput: ``volume_group`` is not a valid VG name, or in
+        rename mode leaves no room for Cinder's names.
     """
 
     def __init__(self, configuration: Any = None, execute: Any = None,
@@ -71,11 +73,40 @@ class LVMDriver(listing.ManageableListingMixin,
                 reason="volume_group %r is not a valid LVM volume group "
                        "name" % self.vg_name)
         self.manage_mode = self.configuration.lvm_manage_mode
+        # Characters left beside each kind's Cinder name (rename mode).
+        self.rename_room: dict[str, int | None] = {"volume": None,
+                                                   "snapshot": None}
+        if self.manage_mode == options.MODE_RENAME:
+            self._check_names_fit()
         self.lvm = commands.LVMCommands(
             self.vg_name, execute=execute,
             root_helper=self.configuration.lvm_root_helper,
             lvm_conf_file=self.configuration.lvm_conf_file)
         self.locks = locks.get_provider(self.configuration)
+
+    def _check_names_fit(self) -> None:
+        """Refuse a VG whose name leaves no room for Cinder's names, and
+        keep the room left (sub-LVs are renamed with their LV).
+
+        LVM bounds the VG and LV names together: every rename would fail
+        at lvrename while the listing called the LVs safe.  All Cinder ids
+        are UUIDs, so one sample id measures every name.
+
+        :raises InvalidInput: a volume or snapshot name would not fit.
+        """
+        sample = str(uuid.UUID(int=0))
+        for kind in ("volume", "snapshot"):
+            try:
+                name = self._stored_name(self._template(kind) % sample, kind)
+            except (TypeError, ValueError):
+                continue  # no "%s": cinder_name refuses it at manage
+            problem = report.name_problem(name, self.vg_name)
+            if problem:
+                raise exception.InvalidInput(
+                    reason="lvm_manage_mode rename cannot store Cinder's %s "
+                           "names such as %s: %s" % (kind, name, problem))
+            self.rename_room[kind] = (report.MAX_FULL_NAME_LENGTH
+                                      - len(self.vg_name) - len(name))
 
     # Listing -------------------------------------------------------------
 
@@ -85,11 +116,13 @@ class LVMDriver(listing.ManageableListingMixin,
 
     def list_volume_records(self) -> list[records.VolumeRecord]:
         """Records of the VG's volumes, from one lvs report."""
-        return report.volume_records(self.lvm.report())
+        return report.volume_records(self.lvm.report(),
+                                     self.rename_room["volume"])
 
     def list_snapshot_records(self) -> list[records.SnapshotRecord]:
         """Records of the VG's snapshots, from one lvs report."""
-        return report.snapshot_records(self.lvm.report())
+        return report.snapshot_records(self.lvm.report(),
+                                       self.rename_room["snapshot"])
 
     # References ----------------------------------------------------------
 
@@ -148,12 +181,11 @@ class LVMDriver(listing.ManageableListingMixin,
                        % (how, value, self.vg_name))
         return lv
 
-    @staticmethod
-    def _record(lv: report.LogicalVolume,
+    def _record(self, lv: report.LogicalVolume,
                 kind: str) -> records.VolumeRecord:
         if kind == "snapshot":
-            return report.snapshot_record(lv)
-        return report.volume_record(lv)
+            return report.snapshot_record(lv, self.rename_room[kind])
+        return report.volume_record(lv, self.rename_room[kind])
 
     # Sizes ---------------------------------------------------------------
 
@@ -188,13 +220,17 @@ class LVMDriver(listing.ManageableListingMixin,
     def _tag(self, obj: Any, kind: str) -> str:
         return "%s%s" % (report.tag_prefix(kind), self.cinder_id(obj, kind))
 
-    def _target_name(self, obj: Any, kind: str) -> str:
-        name = self.cinder_name(obj, kind)
+    @staticmethod
+    def _stored_name(name: str, kind: str) -> str:
         if kind == "snapshot":
             # Stored as Cinder's LVM driver stores it: LVM refuses names
             # starting with "snapshot".
-            name = report.escape_name(name)
-        problem = report.name_problem(name)
+            return report.escape_name(name)
+        return name
+
+    def _target_name(self, obj: Any, kind: str) -> str:
+        name = self._stored_name(self.cinder_name(obj, kind), kind)
+        problem = report.name_problem(name, self.vg_name)
         if problem:
             raise exception.InvalidInput(
                 reason="the %s name %r cannot be an LV name: %s"
