@@ -18,8 +18,9 @@ part runs): ``python3 benchmarks/page_walk.py [--images 10000] [--lvs
 
 Backends: a directory of ``--images`` images (copied qcow2 headers and
 sparse raw files, as ``file_listing.py`` makes them), and a VG of
-``--lvs`` LVs plus one snapshot per 50 (``vgcfgrestore``, as
-``lvm_listing.py`` loads it).  For each, ``--runs`` times:
+``--lvs`` LVs plus ``--snapshots`` classic snapshots (500 by default:
+the shape of issue 15; ``vgcfgrestore``, as ``lvm_listing.py`` loads
+it).  For each, ``--runs`` times:
 
 - the baseline: one full listing (``limit`` None) with kept listings off
   (``manageable_listing_cache_seconds = 0``), as every call cost before;
@@ -178,11 +179,12 @@ def file_backend(count: int, runs: int) -> None:
                 functools.partial(file_driver, images, lock_dir), runs)
 
 
-def lvm_backend(count: int, runs: int) -> None:
+def lvm_backend(count: int, snapshots: int, runs: int) -> None:
     vg = layout.LVMVolumeGroup(size_gib=128, metadata_mib=128)
     vg.setUp()
     try:
-        lvs = lvm_listing.build_layout(count)
+        lvs = lvm_listing.build_layout(count,
+                                       max(1, -(-count // max(1, snapshots))))
         vg.restore(lvs)
         with tempfile.TemporaryDirectory() as lock_dir:
             measure("LVM, %d LVs + %d snapshots" % (count, len(lvs) - count),
@@ -195,6 +197,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10000)
     parser.add_argument("--lvs", type=int, default=10000)
+    parser.add_argument("--snapshots", type=int, default=500,
+                        help="about this many snapshots among the LVs")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     if args.images:
@@ -203,7 +207,7 @@ def main() -> None:
         if os.geteuid() != 0:
             print("LVM part skipped: needs root (loop devices)")
         else:
-            lvm_backend(args.lvs, args.runs)
+            lvm_backend(args.lvs, args.snapshots, args.runs)
 
 
 if __name__ == "__main__":
