@@ -30,7 +30,11 @@ the CPU cache: columns are read a chunk at a time (types, lengths and
 unpacked references checked while the chunk is in the cache), the
 marker's references are looked for as they are read, and when the first
 key is the reference the marker's own value bounds the page before any
-search.  Then each sort key becomes a column of plain values that
+search.  A last sort key (the only one, or the one that orders a tied
+group) over many times the page is first bounded by a sorted sample of
+its values, so that one pass finds both the nearest values after the
+marker and the entries holding them; a sample that leaves too few is not
+trusted.  Then each sort key becomes a column of plain values that
 compare in C (numbers negated for a reversed direction), one linear
 pass finds the marker, and a bounded heap picks only the ``offset +
 limit`` entries the page needs.  Values whose order C comparisons cannot
@@ -585,6 +589,15 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
             else:
                 positions = _marker_positions(entries, reference, refs)
         start = (max if desc else min)(values[i] for i in positions)
+    if len(pairs) == 1 and len(values) >= _SAMPLED_FROM * want:
+        nearest, kept = _nearest_by_sample(column, has_marker, start, want)
+        if len(nearest) < want and not has_marker:
+            return None
+        if has_marker and not positions:
+            positions = _matching(kept, refs, reference)
+            if not positions:
+                return None  # the exact path says that no entry matches
+        return kept, positions, len(nearest) == want
     after_marker: Any = values
     if has_marker:
         after_marker = itertools.compress(values, _after(column, start))
@@ -640,10 +653,82 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
             positions, full)
 
 
-def _after(column: _Column, start: Any) -> Any:
-    """Whether each value of ``column`` comes after ``start`` in its
-    order, in C."""
+# A last sort key over at least this many times the entries a page needs
+# is bounded by a sample first (see _nearest_by_sample).
+_SAMPLED_FROM = 64
+_SAMPLE = 2048
+
+
+def _nearest_by_sample(column: _Column, has_marker: bool, start: Any,
+                       want: int) -> tuple[list[Any], list[int]]:
+    """The ``want`` values nearest after ``start`` (the marker's value;
+    from the first without a marker), and the indexes of the entries with
+    those values or the marker's: what :func:`_narrow` finds for a last
+    sort key, in one pass over the values instead of two.
+
+    A sorted sample of the values gives a far bound expected to leave a
+    few times ``want`` values between it and ``start``; one pass keeps
+    the entries between the two (both bounds included).  Should fewer
+    than ``want`` of them come after ``start``, a pass without the far
+    bound does, so the answer never depends on the sample.
+    """
     values = column.values
+    step = max(1, len(values) // _SAMPLE)
+    sample = sorted(values[::step])
+    beyond = 2 * want // step + 1  # sample values past ``start``
+    if column.desc:
+        at = bisect.bisect_left(sample, start) if has_marker else len(sample)
+        far = sample[at - beyond - 1] if at - beyond - 1 >= 0 else MISSING
+    else:
+        at = bisect.bisect_right(sample, start) if has_marker else 0
+        far = sample[at + beyond] if at + beyond < len(sample) else MISSING
+    while True:
+        near = start if has_marker else MISSING
+        low, high = (far, near) if column.desc else (near, far)
+        within = _within(column, low, high)
+        found = list(itertools.compress(range(len(values)), within))
+        found_values = list(map(values.__getitem__, found))
+        after = found_values
+        if has_marker:
+            after = list(itertools.compress(found_values, _after(
+                column, start, found_values)))
+        if len(after) >= want or far is MISSING:
+            break
+        far = MISSING
+    nearest = (heapq.nlargest if column.desc else heapq.nsmallest)(
+        want, after)
+    keep = set(nearest)
+    if has_marker:
+        keep.add(start)
+    return nearest, list(itertools.compress(found, map(keep.__contains__,
+                                                      found_values)))
+
+
+def _within(column: _Column, low: Any, high: Any) -> Any:
+    """Whether each value of ``column`` is in [low, high] (MISSING: no
+    bound), in C."""
+    values = column.values
+    one_type = len(column.types) == 1
+    tests = []
+    if low is not MISSING:
+        tests.append(map(low.__le__, values) if one_type else map(
+            operator.le, itertools.repeat(low), values))
+    if high is not MISSING:
+        tests.append(map(high.__ge__, values) if one_type else map(
+            operator.ge, itertools.repeat(high), values))
+    if not tests:
+        return itertools.repeat(True, len(values))
+    if len(tests) == 1:
+        return tests[0]
+    return map(operator.and_, *tests)
+
+
+def _after(column: _Column, start: Any,
+           values: list[Any] | None = None) -> Any:
+    """Whether each value of ``column`` (or ``values`` of it) comes after
+    ``start`` in its order, in C."""
+    if values is None:
+        values = column.values
     if len(column.types) == 1:
         # One type: its own comparison.
         return map(start.__gt__ if column.desc else start.__lt__, values)
