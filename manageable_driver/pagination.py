@@ -360,22 +360,78 @@ def _read_values(found: Iterable[Any],
     return raw, _Column(raw, desc, read)
 
 
-def _read_field(entries: Sequence[dict[str, Any]], key: str,
-                desc: bool) -> tuple[str, list[Any], _Column]:
+def _read_field(entries: Sequence[dict[str, Any]], key: str, desc: bool,
+                search: Any = MISSING
+                ) -> tuple[str, list[Any], _Column, _MarkerSearch | None]:
     """:func:`_field_values` and the :class:`_Column` of those values,
-    read a chunk at a time."""
+    read a chunk at a time.
+
+    :param search: a marker (not MISSING) to look for in the entries'
+        references in the same pass, while each chunk of entries is in the
+        CPU cache; the search is returned (None without a marker).
+    """
     fields = [key]
     if key in KEY_ALIASES:
         fields.append(KEY_ALIASES[key])
     for field in fields:
+        getter = operator.itemgetter(field)
+        if search is MISSING:
+            try:
+                raw, column = _read_values(map(getter, entries), desc)
+            except KeyError:
+                continue
+            return field, raw, column, None
+        marker = _MarkerSearch(search)
+        found = iter(entries)
+        raw = []
+        read = _Read()
         try:
-            raw, column = _read_values(map(operator.itemgetter(field),
-                                           entries), desc)
+            while part := list(itertools.islice(found, _CHUNK)):
+                chunk = list(map(getter, part))
+                raw += chunk
+                read.add(chunk)
+                marker.add(part)
         except KeyError:
             continue
-        return field, raw, column
+        return field, raw, _Column(raw, desc, read), marker
     _field_values(entries, key)  # raises InvalidInput naming the entry
     raise AssertionError("a field is in every entry or missing from one")
+
+
+class _MarkerSearch:
+    """Every entry's reference, and where the marker is among them, read
+    chunk by chunk; the marker is looked for in each chunk while it is in
+    the CPU cache."""
+
+    def __init__(self, reference: Any) -> None:
+        self.reference = reference
+        self.getter = operator.itemgetter(MARKER_KEY)
+        # None once some entry has no reference.
+        self.refs: list[Any] | None = []
+        self.positions: list[int] = []
+
+    def add(self, entries: list[dict[str, Any]]) -> None:
+        if self.refs is None:
+            return
+        try:
+            chunk = list(map(self.getter, entries))
+        except (KeyError, TypeError):
+            self.refs = None
+            return
+        # The containment test compares in C, as list.index does.
+        if self.reference in chunk:
+            self.positions.extend(len(self.refs) + index
+                                  for index in _equal(chunk,
+                                                      self.reference))
+        self.refs += chunk
+
+    def result(self) -> tuple[list[Any], list[int]] | None:
+        """The references and the marker's positions; None when some
+        entry has no reference or none matches (the exact path names
+        either)."""
+        if self.refs is None or not self.positions:
+            return None
+        return self.refs, self.positions
 
 
 def _unpack(raw: list[dict[Any, Any]],
@@ -555,8 +611,13 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
         some entry (the exact path names the entry).
     """
     key, desc = pairs[0]
+    search = None
     if first is None:
-        field, raw, column = _read_field(entries, key, desc)
+        # Unless the first key is the reference itself, the marker search
+        # reads each entry's reference in the same pass as the key.
+        field, raw, column, search = _read_field(
+            entries, key, desc,
+            reference if has_marker and key != MARKER_KEY else MISSING)
     else:
         field = key
         raw, column = _read_values(first, desc)
@@ -574,7 +635,10 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
         # The references the marker search reads serve a later key too,
         # in the groups of tied values, where reading them again from
         # scattered entries would cost about as much.
-        read = _read_references(entries, has_marker, reference)
+        if search is None:
+            read = _read_references(entries, reference)
+        else:
+            read = search.result()
         if read is None:
             return None
         refs, positions = read
@@ -851,29 +915,15 @@ def _marker_value(reference: Any, column: _Column) -> Any:
     return value
 
 
-def _read_references(entries: Sequence[dict[str, Any]], has_marker: bool,
+def _read_references(entries: Sequence[dict[str, Any]],
                      reference: Any) -> tuple[list[Any], list[int]] | None:
-    """Every entry's reference, and where the marker is among them.
-
-    The marker is looked for in each chunk as it is read, while the
-    chunk is in the CPU cache.  None when some entry has no reference,
-    or no entry matches the marker (the exact path names either).
-    """
-    found = map(operator.itemgetter(MARKER_KEY), entries)
-    refs: list[Any] = []
-    positions: list[int] = []
-    try:
-        while chunk := list(itertools.islice(found, _CHUNK)):
-            # The containment test compares in C, as list.index does.
-            if has_marker and reference in chunk:
-                positions.extend(len(refs) + index
-                                 for index in _equal(chunk, reference))
-            refs += chunk
-    except (KeyError, TypeError):
-        return None
-    if has_marker and not positions:
-        return None
-    return refs, positions
+    """Every entry's reference, and where the marker is among them (see
+    :class:`_MarkerSearch`)."""
+    search = _MarkerSearch(reference)
+    found = iter(entries)
+    while part := list(itertools.islice(found, _CHUNK)):
+        search.add(part)
+    return search.result()
 
 
 def _marker_positions_in(references: list[dict[str, Any]],
