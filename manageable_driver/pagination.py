@@ -704,15 +704,12 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
         group = list(itertools.compress(kept, map(
             operator.eq, map(values.__getitem__, kept),
             itertools.repeat(bound))))
-        if len(group) > want:
-            narrowed = _narrow_group(entries, pairs, reference, want, refs,
-                                     group, with_marker)
-            if narrowed is not None:
-                inside = list(map(group.__getitem__, narrowed[0]))
-                if with_marker and narrowed[2]:
-                    return inside, positions, full
-                dropped.update(group)
-                dropped.difference_update(inside)
+        inside, whole_page = _inside_group(entries, pairs, reference, want,
+                                           refs, group, with_marker)
+        if whole_page:
+            return inside, positions, full
+        dropped.update(group)
+        dropped.difference_update(inside)
     return (list(itertools.filterfalse(dropped.__contains__, kept)),
             positions, full)
 
@@ -829,6 +826,24 @@ def _matching(indexes: list[int], refs: list[Any] | None,
     return [i for i in indexes if refs[i] == reference]
 
 
+def _inside_group(entries: Sequence[dict[str, Any]],
+                  pairs: list[tuple[str, bool]], reference: Any, want: int,
+                  refs: list[Any] | None, group: list[int],
+                  with_marker: bool) -> tuple[list[int], bool]:
+    """The entries of ``group`` (indexes into ``entries``) that the later
+    keys keep, and whether the page lies inside them (the group holds the
+    marker and ``want`` entries after it).  A group no larger than the
+    page is kept whole."""
+    if len(group) <= want:
+        return group, False
+    narrowed = _narrow_group(entries, pairs, reference, want, refs, group,
+                             with_marker)
+    if narrowed is None:
+        return group, False
+    return (list(map(group.__getitem__, narrowed[0])),
+            with_marker and narrowed[2])
+
+
 def _narrow_group(entries: Sequence[dict[str, Any]],
                   pairs: list[tuple[str, bool]], reference: Any, want: int,
                   refs: list[Any] | None, group: list[int],
@@ -861,14 +876,10 @@ def _narrow_groups(entries: Sequence[dict[str, Any]],
             positions = _matching(group, refs, reference)
             if not positions:
                 return None  # the exact path says that no entry matches
-        inside = group
-        if len(group) > want:
-            narrowed = _narrow_group(entries, pairs, reference, want, refs,
-                                     group, with_marker)
-            if narrowed is not None:
-                inside = list(map(group.__getitem__, narrowed[0]))
-                if with_marker and narrowed[2]:
-                    return inside, positions, full
+        inside, whole_page = _inside_group(entries, pairs, reference, want,
+                                           refs, group, with_marker)
+        if whole_page:
+            return inside, positions, full
         parts.append(inside)
     return sorted(itertools.chain.from_iterable(parts)), positions, full
 
