@@ -59,11 +59,13 @@ RUNS = 5
 SNAPSHOT_EVERY = 50
 
 
-def build_layout(count: int) -> list[layout.LV]:
+def build_layout(count: int,
+                 every: int = SNAPSHOT_EVERY) -> list[layout.LV]:
+    """``count`` LVs and a classic snapshot of every ``every``-th one."""
     lvs = []
     for i in range(count):
         lvs.append(layout.LV("lv-%05d" % i, 1 + i % 3))
-        if i % SNAPSHOT_EVERY == 0:
+        if i % every == 0:
             lvs.append(layout.LV("snap-%05d" % i, 1, kind="snapshot",
                                  origin="lv-%05d" % i))
     return lvs

@@ -14,12 +14,21 @@
 
 Run as root (the LVM part needs loop devices; without root only the file
 part runs): ``python3 benchmarks/page_walk.py [--images 10000] [--lvs
-10000]``.
+10000] [--rbd 1000]``.  The RBD part (off unless ``--rbd``) starts a
+private Ceph cluster (tests/functional/ceph_fixture.py) and needs the
+system interpreter's rados/rbd modules: run it with the ``rbd-bench``
+environment's Python, under the Ceph lock::
+
+    flock /tmp/md-ceph.lock .tox/rbd-bench/bin/python \
+        benchmarks/page_walk.py --images 0 --lvs 0 --rbd 1000
 
 Backends: a directory of ``--images`` images (copied qcow2 headers and
 sparse raw files, as ``file_listing.py`` makes them), and a VG of
-``--lvs`` LVs plus one snapshot per 50 (``vgcfgrestore``, as
-``lvm_listing.py`` loads it).  For each, ``--runs`` times:
+``--lvs`` LVs plus ``--snapshots`` classic snapshots (500 by default:
+the shape of issue 15; ``vgcfgrestore``, as ``lvm_listing.py`` loads
+it), and a pool of ``--rbd`` RBD images (as ``rbd_listing.py`` makes
+them: varied sizes, every 50th with a protected snapshot and a clone).
+For each, ``--runs`` times:
 
 - the baseline: one full listing (``limit`` None) with kept listings off
   (``manageable_listing_cache_seconds = 0``), as every call cost before;
@@ -63,6 +72,7 @@ from manageable_driver.drivers import lvm  # noqa: E402
 from manageable_driver.drivers.file import FileDriver  # noqa: E402
 from manageable_driver.drivers.file import options as file_options  # noqa
 from manageable_driver.drivers.lvm import options as lvm_options  # noqa
+from manageable_driver.drivers.rbd import options as rbd_options  # noqa
 from tests.functional import lvm_fixtures as layout  # noqa: E402
 
 PAGE = 50
@@ -170,6 +180,42 @@ def lvm_driver(vg: layout.LVMVolumeGroup, lock_dir: str,
     return lvm.LVMDriver(configuration=conf)
 
 
+def rbd_driver(cluster: Any, lock_dir: str, seconds: float | None) -> Any:
+    """An RBD driver of ``cluster``'s pool; ``seconds`` of keeping (None:
+    the default)."""
+    from manageable_driver.drivers import rbd
+
+    conf = cfg.ConfigOpts()
+    conf.register_opts(opts.common_opts + rbd_options.rbd_opts)
+    for key, value in dict(rbd_pool=cluster.pool,
+                           rbd_ceph_conf=cluster.conf_file,
+                           rbd_user=cluster.user,
+                           rbd_keyring_conf=cluster.keyring).items():
+        conf.set_override(key, value)
+    configure(conf, lock_dir, seconds)
+    return rbd.RBDDriver(configuration=conf)
+
+
+def rbd_backend(count: int, runs: int) -> None:
+    import rbd_listing
+
+    from tests.functional import ceph_fixture
+
+    reason = ceph_fixture.available()
+    if reason:
+        print("RBD part skipped: %s" % reason)
+        return
+    cluster = ceph_fixture.CephCluster()
+    try:
+        cluster.start()
+        images = rbd_listing.populate(cluster, count)
+        with tempfile.TemporaryDirectory() as lock_dir:
+            measure("RBD, %d images" % images,
+                    functools.partial(rbd_driver, cluster, lock_dir), runs)
+    finally:
+        cluster.cleanup()
+
+
 def file_backend(count: int, runs: int) -> None:
     with tempfile.TemporaryDirectory() as images, \
             tempfile.TemporaryDirectory() as lock_dir:
@@ -178,11 +224,12 @@ def file_backend(count: int, runs: int) -> None:
                 functools.partial(file_driver, images, lock_dir), runs)
 
 
-def lvm_backend(count: int, runs: int) -> None:
+def lvm_backend(count: int, snapshots: int, runs: int) -> None:
     vg = layout.LVMVolumeGroup(size_gib=128, metadata_mib=128)
     vg.setUp()
     try:
-        lvs = lvm_listing.build_layout(count)
+        lvs = lvm_listing.build_layout(count,
+                                       max(1, -(-count // max(1, snapshots))))
         vg.restore(lvs)
         with tempfile.TemporaryDirectory() as lock_dir:
             measure("LVM, %d LVs + %d snapshots" % (count, len(lvs) - count),
@@ -195,6 +242,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10000)
     parser.add_argument("--lvs", type=int, default=10000)
+    parser.add_argument("--rbd", type=int, default=0,
+                        help="RBD images (a private Ceph cluster); 0 skips")
+    parser.add_argument("--snapshots", type=int, default=500,
+                        help="about this many snapshots among the LVs")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     if args.images:
@@ -203,7 +254,9 @@ def main() -> None:
         if os.geteuid() != 0:
             print("LVM part skipped: needs root (loop devices)")
         else:
-            lvm_backend(args.lvs, args.runs)
+            lvm_backend(args.lvs, args.snapshots, args.runs)
+    if args.rbd:
+        rbd_backend(args.rbd, args.runs)
 
 
 if __name__ == "__main__":

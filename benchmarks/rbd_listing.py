@@ -44,6 +44,7 @@ from oslo_config import cfg  # noqa: E402
 
 from benchmarks.file_listing import PopenCounter  # noqa: E402
 from benchmarks.file_listing import _cinder_version  # noqa: E402
+from manageable_driver import listing_cache  # noqa: E402
 from manageable_driver import opts  # noqa: E402
 from manageable_driver.drivers import rbd as rbd_driver  # noqa: E402
 from manageable_driver.drivers.rbd import options  # noqa: E402
@@ -97,12 +98,16 @@ def hold_open(cluster, names):
 
 def ours(cluster, lock_dir, fast=True):
     conf = cfg.ConfigOpts()
-    conf.register_opts(opts.common_opts + options.rbd_opts)
+    conf.register_opts(opts.common_opts + options.rbd_opts
+                       + listing_cache.cache_opts)
+    # Each run lists the pool: a kept listing would time the cache, not
+    # the listing Cinder's is compared with.
     for key, value in dict(rbd_pool=cluster.pool,
                            rbd_ceph_conf=cluster.conf_file,
                            rbd_user=cluster.user,
                            rbd_keyring_conf=cluster.keyring,
-                           manageable_lock_path=lock_dir).items():
+                           manageable_lock_path=lock_dir,
+                           **{listing_cache.OPTION: 0}).items():
         conf.set_override(key, value)
     drv = rbd_driver.RBDDriver(configuration=conf)
     drv.cluster.fast_watchers = fast

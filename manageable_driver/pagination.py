@@ -21,19 +21,33 @@ Cinder sorts the whole list with a Python comparator and then slices it.
 Here the first sort key alone first narrows the entries down to those
 that can be on the page (:func:`_narrow`): with distinct sizes that is
 about ``offset + limit`` of them, so the later keys (the reference,
-whose value needs a dict unpacked) are computed for those alone.  Then
-each sort key becomes a column of plain values that compare in C
-(numbers negated for a reversed direction), one linear pass finds the
-marker, and a bounded heap picks only the ``offset + limit`` entries the
-page needs.  Values whose order C comparisons cannot reproduce (mixed
-types, NaN, objects with a partial order) take a comparator path that
-gives Cinder's answer where Cinder has one and never raises.
+whose value needs a dict unpacked) are computed for those alone.  When
+sizes tie, the groups of tied sizes at the page's bounds are narrowed by
+the later keys in turn, the marker's group first, and the next group
+only when the page goes on past it.  At a million entries the cost is
+the number of passes over the entries, and how often each pass misses
+the CPU cache: columns are read a chunk at a time (types, lengths and
+unpacked references checked while the chunk is in the cache), the
+marker's references are looked for as they are read, and when the first
+key is the reference the marker's own value bounds the page before any
+search.  A last sort key (the only one, or the one that orders a tied
+group) over many times the page is first bounded by a sorted sample of
+its values, so that one pass finds both the nearest values after the
+marker and the entries holding them; a sample that leaves too few is not
+trusted.  Then each sort key becomes a column of plain values that
+compare in C (numbers negated for a reversed direction), one linear
+pass finds the marker, and a bounded heap picks only the ``offset +
+limit`` entries the page needs.  Values whose order C comparisons cannot
+reproduce (mixed types, NaN, objects with a partial order) take a
+comparator path that gives Cinder's answer where Cinder has one and
+never raises.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Sequence
 import decimal
 import functools
@@ -267,17 +281,22 @@ class _Column:
     __slots__ = ("values", "kind", "has_missing", "desc", "unpacked",
                  "types")
 
-    def __init__(self, raw: list[Any], desc: bool) -> None:
+    def __init__(self, raw: list[Any], desc: bool,
+                 read: _Read | None = None) -> None:
         self.desc = desc
-        types = set(map(type, raw))
+        if read is None:
+            read = _Read()
+            for begin in range(0, len(raw), _CHUNK):
+                read.add(raw[begin:begin + _CHUNK])
+        types = read.types
         # Whether every raw value was a plain dict of one item, now its
         # item's value.
-        self.unpacked = types == {dict} and set(map(len, raw)) == {1}
-        if self.unpacked:
+        self.unpacked = read.unpacked is not None and types == {dict}
+        if read.unpacked is not None and self.unpacked:
             # The common reference shape: one value per dict, unpacked in
             # C instead of a call per entry.
-            raw = _unpack(raw)
-            types = set(map(type, raw))
+            raw = read.unpacked
+            types = read.unpacked_types
         elif any(issubclass(kind, dict) for kind in types):
             raw = [_reduce(value) for value in raw]
             types = set(map(type, raw))
@@ -291,16 +310,140 @@ class _Column:
         self.kind = _kind(types, raw)
 
 
-def _unpack(raw: list[dict[Any, Any]]) -> list[Any]:
+# Entries read per chunk: the passes over one chunk (types, lengths,
+# unpacking) find its objects still in the CPU cache, where a pass over a
+# whole column of scattered objects misses it for every object.
+_CHUNK = 1024
+
+
+class _Read:
+    """What the passes over a column's raw values found, chunk by chunk:
+    their types and, while every value is a one-item dict, those items'
+    values and types."""
+
+    def __init__(self) -> None:
+        self.types: set[type] = set()
+        self.lengths: set[int] = set()
+        self.unpacked: list[Any] | None = []
+        self.unpacked_types: set[type] = set()
+        self.getter: Callable[[Any], Any] | None = None
+
+    def add(self, chunk: list[Any]) -> None:
+        self.types.update(map(type, chunk))
+        if self.unpacked is None or not chunk:
+            return
+        if self.types != {dict}:
+            self.unpacked = None
+            return
+        self.lengths.update(map(len, chunk))
+        if self.lengths != {1}:
+            self.unpacked = None
+            return
+        if self.getter is None:
+            (key,) = chunk[0]
+            self.getter = operator.itemgetter(key)
+        part = _unpack(chunk, self.getter)
+        self.unpacked_types.update(map(type, part))
+        self.unpacked += part
+
+
+def _read_values(found: Iterable[Any],
+                 desc: bool) -> tuple[list[Any], _Column]:
+    """The raw values ``found`` yields, and their :class:`_Column`, read a
+    chunk at a time."""
+    found = iter(found)
+    raw: list[Any] = []
+    read = _Read()
+    while chunk := list(itertools.islice(found, _CHUNK)):
+        raw += chunk
+        read.add(chunk)
+    return raw, _Column(raw, desc, read)
+
+
+def _read_field(entries: Sequence[dict[str, Any]], key: str, desc: bool,
+                search: Any = MISSING
+                ) -> tuple[str, list[Any], _Column, _MarkerSearch | None]:
+    """:func:`_field_values` and the :class:`_Column` of those values,
+    read a chunk at a time.
+
+    :param search: a marker (not MISSING) to look for in the entries'
+        references in the same pass, while each chunk of entries is in the
+        CPU cache; the search is returned (None without a marker).
+    """
+    fields = [key]
+    if key in KEY_ALIASES:
+        fields.append(KEY_ALIASES[key])
+    for field in fields:
+        getter = operator.itemgetter(field)
+        if search is MISSING:
+            try:
+                raw, column = _read_values(map(getter, entries), desc)
+            except KeyError:
+                continue
+            return field, raw, column, None
+        marker = _MarkerSearch(search)
+        found = iter(entries)
+        raw = []
+        read = _Read()
+        try:
+            while part := list(itertools.islice(found, _CHUNK)):
+                chunk = list(map(getter, part))
+                raw += chunk
+                read.add(chunk)
+                marker.add(part)
+        except KeyError:
+            continue
+        return field, raw, _Column(raw, desc, read), marker
+    _field_values(entries, key)  # raises InvalidInput naming the entry
+    raise AssertionError("a field is in every entry or missing from one")
+
+
+class _MarkerSearch:
+    """Every entry's reference, and where the marker is among them, read
+    chunk by chunk; the marker is looked for in each chunk while it is in
+    the CPU cache."""
+
+    def __init__(self, reference: Any) -> None:
+        self.reference = reference
+        self.getter = operator.itemgetter(MARKER_KEY)
+        # None once some entry has no reference.
+        self.refs: list[Any] | None = []
+        self.positions: list[int] = []
+
+    def add(self, entries: list[dict[str, Any]]) -> None:
+        if self.refs is None:
+            return
+        try:
+            chunk = list(map(self.getter, entries))
+        except (KeyError, TypeError):
+            self.refs = None
+            return
+        # The containment test compares in C, as list.index does.
+        if self.reference in chunk:
+            self.positions.extend(len(self.refs) + index
+                                  for index in _equal(chunk,
+                                                      self.reference))
+        self.refs += chunk
+
+    def result(self) -> tuple[list[Any], list[int]] | None:
+        """The references and the marker's positions; None when some
+        entry has no reference or none matches (the exact path names
+        either)."""
+        if self.refs is None or not self.positions:
+            return None
+        return self.refs, self.positions
+
+
+def _unpack(raw: list[dict[Any, Any]],
+            getter: Callable[[Any], Any]) -> list[Any]:
     """The value of each one-item dict in ``raw``.
 
-    Drivers give every reference the same key: looking that key up is
-    half the cost of iterating a view of each dict.  A dict with another
-    key falls back to the views.
+    Drivers give every reference the same key (``getter`` gets it):
+    looking that key up is half the cost of iterating a view of each
+    dict.  A dict with another key falls back to the views.
     """
-    (key,) = raw[0]
     try:
-        return list(map(operator.itemgetter(key), raw))
+        return list(map(getter, raw))
     except (KeyError, TypeError):
         # TypeError: an unhashable key cannot be the only one of a dict,
         # but a key whose hash or equality raises can.
@@ -446,7 +589,7 @@ def _has_field(entries: Sequence[dict[str, Any]], key: str) -> bool:
 
 def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
             has_marker: bool, reference: Any, want: int,
-            first: list[Any] | None = None
+            first: Iterable[Any] | None = None
             ) -> tuple[list[int], list[int], bool] | None:
     """Indexes, in input order, of a subset of ``entries`` holding the page.
 
@@ -468,45 +611,61 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
         some entry (the exact path names the entry).
     """
     key, desc = pairs[0]
+    search = None
     if first is None:
-        field, raw = _field_values(entries, key)
+        # Unless the first key is the reference itself, the marker search
+        # reads each entry's reference in the same pass as the key.
+        field, raw, column, search = _read_field(
+            entries, key, desc,
+            reference if has_marker and key != MARKER_KEY else MISSING)
     else:
-        field, raw = key, first
-    column = _Column(raw, desc)
+        field = key
+        raw, column = _read_values(first, desc)
     if column.kind == "other" or column.has_missing:
         return None
-    refs = None
-    if field == MARKER_KEY:
-        refs = raw
+    values = column.values
+    refs = raw if field == MARKER_KEY else None
+    start: Any = MISSING
+    positions: list[int] = []
+    if has_marker and refs is not None and column.unpacked:
+        # The entries the marker names have its value: it bounds the
+        # page at once, and those entries are among the kept ones.
+        start = _marker_value(reference, column)
     elif has_marker:
-        try:
-            refs = list(map(operator.itemgetter(MARKER_KEY), entries))
-        except KeyError:
+        # The references the marker search reads serve a later key too,
+        # in the groups of tied values, where reading them again from
+        # scattered entries would cost about as much.
+        if search is None:
+            read = _read_references(entries, reference)
+        else:
+            read = search.result()
+        if read is None:
             return None
+        refs, positions = read
     if not all(_has_field(entries, later) for later, _desc in pairs[1:]
                if refs is None
                or KEY_ALIASES.get(later, later) != MARKER_KEY):
         return None
-    values = column.values
-    after_marker: Any = values
-    keep = set()
-    positions: list[int] = []
-    if has_marker:
-        if field == MARKER_KEY and column.unpacked:
-            positions = _marker_positions_in(raw, column.values, reference)
-        else:
-            positions = _marker_positions(entries, reference, refs)
+    if has_marker and start is MISSING:
+        if not positions:
+            if field == MARKER_KEY and column.unpacked:
+                positions = _marker_positions_in(raw, values, reference)
+            else:
+                positions = _marker_positions(entries, reference, refs)
         start = (max if desc else min)(values[i] for i in positions)
-        keep.add(start)
-        if len(column.types) == 1:
-            # One type: its own comparison, called by filter in C.
-            after_marker = filter(start.__gt__ if desc else start.__lt__,
-                                  values)
-        else:
-            # int.__lt__(float) does not compare: the operator does.
-            before = operator.gt if desc else operator.lt
-            after_marker = itertools.compress(values, map(
-                before, itertools.repeat(start), values))
+    if len(pairs) == 1 and len(values) >= _SAMPLED_FROM * want:
+        nearest, kept = _nearest_by_sample(column, has_marker, start, want)
+        if len(nearest) < want and not has_marker:
+            return None
+        if has_marker and not positions:
+            positions = _matching(kept, refs, reference)
+            if not positions:
+                return None  # the exact path says that no entry matches
+        return kept, positions, len(nearest) == want
+    after_marker: Any = values
+    if has_marker:
+        after_marker = itertools.compress(values, _after(column, start))
+    keep = {start} if has_marker else set()
     nearest = (heapq.nlargest if desc else heapq.nsmallest)(
         want, after_marker)
     if len(nearest) < want and not has_marker:
@@ -525,8 +684,17 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
         if len(nearest) == want:
             bounds.setdefault(nearest[-1], False)
     full = len(nearest) == want
+    if bounds and len(keep) == len(bounds):
+        # Only tied groups can hold the page: each is read on its own,
+        # and the one after the marker's only when the page goes on.
+        return _narrow_groups(entries, pairs, reference, want, refs,
+                              column, bounds, positions, full)
     kept = list(itertools.compress(range(len(values)),
                                    map(keep.__contains__, values)))
+    if has_marker and not positions:
+        positions = _matching(kept, refs, reference)
+        if not positions:
+            return None  # the exact path says that no entry matches
     if len(kept) <= 2 * want:
         return kept, positions, full
     dropped: set[int] = set()
@@ -536,24 +704,237 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
         group = list(itertools.compress(kept, map(
             operator.eq, map(values.__getitem__, kept),
             itertools.repeat(bound))))
-        if len(group) > want:
-            # The group's entries are scattered in memory: reading each
-            # one's reference again would cost about as much as a pass
-            # over all entries, so the references at hand are reused.
-            group_refs = None
-            if refs is not None and pairs[1][0] == MARKER_KEY:
-                group_refs = list(map(refs.__getitem__, group))
-            narrowed = _narrow(list(map(entries.__getitem__, group)),
-                               pairs[1:], with_marker, reference, want,
-                               group_refs)
-            if narrowed is not None:
-                inside = list(map(group.__getitem__, narrowed[0]))
-                if with_marker and narrowed[2]:
-                    return inside, positions, full
-                dropped.update(group)
-                dropped.difference_update(inside)
+        inside, whole_page = _inside_group(entries, pairs, reference, want,
+                                           refs, group, with_marker)
+        if whole_page:
+            return inside, positions, full
+        dropped.update(group)
+        dropped.difference_update(inside)
     return (list(itertools.filterfalse(dropped.__contains__, kept)),
             positions, full)
+
+
+# A last sort key over at least this many times the entries a page needs
+# is bounded by a sample first (see _nearest_by_sample).
+_SAMPLED_FROM = 64
+_SAMPLE = 2048
+
+
+def _nearest_by_sample(column: _Column, has_marker: bool, start: Any,
+                       want: int) -> tuple[list[Any], list[int]]:
+    """The ``want`` values nearest after ``start`` (the marker's value;
+    from the first without a marker), and the indexes of the entries with
+    those values or the marker's: what :func:`_narrow` finds for a last
+    sort key, in one pass over the values instead of two.
+
+    A sorted sample of the values gives a far bound expected to leave a
+    few times ``want`` values between it and ``start``; one pass keeps
+    the entries between the two (both bounds included).  Should fewer
+    than ``want`` of them come after ``start``, a pass without the far
+    bound does, so the answer never depends on the sample.
+    """
+    values = column.values
+    step = max(1, len(values) // _SAMPLE)
+    sample = sorted(values[::step])
+    beyond = 2 * want // step + 1  # sample values past ``start``
+    if column.desc:
+        at = bisect.bisect_left(sample, start) if has_marker else len(sample)
+        far = sample[at - beyond - 1] if at - beyond - 1 >= 0 else MISSING
+    else:
+        at = bisect.bisect_right(sample, start) if has_marker else 0
+        far = sample[at + beyond] if at + beyond < len(sample) else MISSING
+    while True:
+        near = start if has_marker else MISSING
+        low, high = (far, near) if column.desc else (near, far)
+        within = _within(column, low, high)
+        found = list(itertools.compress(range(len(values)), within))
+        found_values = list(map(values.__getitem__, found))
+        after = found_values
+        if has_marker:
+            after = list(itertools.compress(found_values, _after(
+                column, start, found_values)))
+        if len(after) >= want or far is MISSING:
+            break
+        far = MISSING
+    nearest = (heapq.nlargest if column.desc else heapq.nsmallest)(
+        want, after)
+    keep = set(nearest)
+    if has_marker:
+        keep.add(start)
+    return nearest, list(itertools.compress(found, map(keep.__contains__,
+                                                      found_values)))
+
+
+def _within(column: _Column, low: Any, high: Any) -> Any:
+    """Whether each value of ``column`` is in [low, high] (MISSING: no
+    bound), in C."""
+    values = column.values
+    one_type = len(column.types) == 1
+    tests = []
+    if low is not MISSING:
+        tests.append(map(low.__le__, values) if one_type else map(
+            operator.le, itertools.repeat(low), values))
+    if high is not MISSING:
+        tests.append(map(high.__ge__, values) if one_type else map(
+            operator.ge, itertools.repeat(high), values))
+    if not tests:
+        return itertools.repeat(True, len(values))
+    if len(tests) == 1:
+        return tests[0]
+    return map(operator.and_, *tests)
+
+
+def _after(column: _Column, start: Any,
+           values: list[Any] | None = None) -> Any:
+    """Whether each value of ``column`` (or ``values`` of it) comes after
+    ``start`` in its order, in C."""
+    if values is None:
+        values = column.values
+    if len(column.types) == 1:
+        # One type: its own comparison.
+        return map(start.__gt__ if column.desc else start.__lt__, values)
+    # int.__lt__(float) does not compare: the operator does.
+    return map(operator.gt if column.desc else operator.lt,
+               itertools.repeat(start), values)
+
+
+def _equal(values: list[Any], value: Any) -> list[int]:
+    """Indexes of the items of ``values`` equal to ``value``."""
+    # list.index searches in C: one call per match, not per item, which
+    # wins while matches are rare.
+    limit = len(values) // 4
+    found: list[int] = []
+    index = -1
+    try:
+        while len(found) < limit:
+            index = values.index(value, index + 1)
+            found.append(index)
+    except ValueError:
+        return found
+    rest = range(index + 1, len(values))
+    found.extend(itertools.compress(rest, map(
+        operator.eq, itertools.islice(values, index + 1, None),
+        itertools.repeat(value))))
+    return found
+
+
+def _matching(indexes: list[int], refs: list[Any] | None,
+              reference: Any) -> list[int]:
+    """Those of ``indexes`` whose reference equals ``reference``: where
+    the entries with the marker's value (known in advance) went."""
+    assert refs is not None  # noqa: S101 (only then is it known)
+    return [i for i in indexes if refs[i] == reference]
+
+
+def _inside_group(entries: Sequence[dict[str, Any]],
+                  pairs: list[tuple[str, bool]], reference: Any, want: int,
+                  refs: list[Any] | None, group: list[int],
+                  with_marker: bool) -> tuple[list[int], bool]:
+    """The entries of ``group`` (indexes into ``entries``) that the later
+    keys keep, and whether the page lies inside them (the group holds the
+    marker and ``want`` entries after it).  A group no larger than the
+    page is kept whole."""
+    if len(group) <= want:
+        return group, False
+    narrowed = _narrow_group(entries, pairs, reference, want, refs, group,
+                             with_marker)
+    if narrowed is None:
+        return group, False
+    return (list(map(group.__getitem__, narrowed[0])),
+            with_marker and narrowed[2])
+
+
+def _narrow_group(entries: Sequence[dict[str, Any]],
+                  pairs: list[tuple[str, bool]], reference: Any, want: int,
+                  refs: list[Any] | None, group: list[int],
+                  with_marker: bool
+                  ) -> tuple[list[int], list[int], bool] | None:
+    """:func:`_narrow` by the later keys, of the entries ``group`` names
+    (indexes into ``entries``)."""
+    # The group's entries are scattered in memory: reading each one's
+    # reference again would cost about as much as a pass over all
+    # entries, so the references at hand are reused.
+    group_refs: Iterable[Any] | None = None
+    if refs is not None and pairs[1][0] == MARKER_KEY:
+        # Gathered chunk by chunk as the column is read.
+        group_refs = map(refs.__getitem__, group)
+    return _narrow(_Picked.of(entries, group), pairs[1:], with_marker,
+                   reference, want, group_refs)
+
+
+def _narrow_groups(entries: Sequence[dict[str, Any]],
+                   pairs: list[tuple[str, bool]], reference: Any, want: int,
+                   refs: list[Any] | None, column: _Column,
+                   bounds: dict[Any, bool], positions: list[int],
+                   full: bool) -> tuple[list[int], list[int], bool] | None:
+    """The end of :func:`_narrow` when every kept value is a bound."""
+    values = column.values
+    parts = []
+    for bound, with_marker in bounds.items():
+        group = _equal(values, bound)
+        if with_marker and not positions:
+            positions = _matching(group, refs, reference)
+            if not positions:
+                return None  # the exact path says that no entry matches
+        inside, whole_page = _inside_group(entries, pairs, reference, want,
+                                           refs, group, with_marker)
+        if whole_page:
+            return inside, positions, full
+        parts.append(inside)
+    return sorted(itertools.chain.from_iterable(parts)), positions, full
+
+
+class _Picked(Sequence[dict[str, Any]]):
+    """Some entries of a list, by index, without copying them out: the
+    groups :func:`_narrow` looks into are read once or twice, in C."""
+
+    def __init__(self, entries: Sequence[dict[str, Any]],
+                 indexes: list[int]) -> None:
+        self.entries = entries
+        self.indexes = indexes
+
+    @classmethod
+    def of(cls, entries: Sequence[dict[str, Any]],
+           indexes: list[int]) -> _Picked:
+        if isinstance(entries, _Picked):
+            return cls(entries.entries,
+                       list(map(entries.indexes.__getitem__, indexes)))
+        return cls(entries, indexes)
+
+    def __len__(self) -> int:
+        return len(self.indexes)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self.entries[i] for i in self.indexes[index]]
+        return self.entries[self.indexes[index]]
+
+    def __iter__(self) -> Any:
+        return map(self.entries.__getitem__, self.indexes)
+
+
+def _marker_value(reference: Any, column: _Column) -> Any:
+    """The value the entries ``reference`` names have in an unpacked
+    reference column, or MISSING when it cannot be told in advance."""
+    if type(reference) is not dict or len(reference) != 1:
+        return MISSING
+    (value,) = reference.values()
+    # Only a value of the column's one type compares with it in C; NaN
+    # equals no entry's value.
+    if column.types != {type(value)} or value != value:
+        return MISSING
+    return value
+
+
+def _read_references(entries: Sequence[dict[str, Any]],
+                     reference: Any) -> tuple[list[Any], list[int]] | None:
+    """Every entry's reference, and where the marker is among them (see
+    :class:`_MarkerSearch`)."""
+    search = _MarkerSearch(reference)
+    found = iter(entries)
+    while part := list(itertools.islice(found, _CHUNK)):
+        search.add(part)
+    return search.result()
 
 
 def _marker_positions_in(references: list[dict[str, Any]],

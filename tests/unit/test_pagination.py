@@ -565,3 +565,76 @@ class NarrowingTest(base.TestCase):
         page = pagination.paginate(entries, {"source-name": "lv-03"}, 2, 0,
                                    ["reference"], ["asc"])
         self.assertEqual(["lv-04", "lv-05"], names(page))
+
+
+class SampledBoundTest(base.TestCase):
+    """A last sort key over 64 times the entries a page needs is bounded
+    by a sample of its values first; the page is still the model's, also
+    when the sample misleads (sorted or periodic input, ties, a marker
+    near either end)."""
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.integers(200, 700),
+           st.sampled_from(["distinct", "ties", "mixed", "few"]),
+           st.sampled_from(["shuffled", "sorted", "reversed", "periodic"]),
+           st.sampled_from([["size"], ["reference"], ["size", "reference"],
+                            ["identifier"]]),
+           st.sampled_from(["asc", "desc"]), st.integers(1, 3),
+           st.booleans(), st.data())
+    def test_equals_model(self, count, sizes, order, keys, direction, limit,
+                          duplicates, data):
+        rng = data.draw(st.randoms())
+        if sizes == "distinct":
+            values = rng.sample(range(10 * count), count)
+        elif sizes == "ties":
+            values = [rng.choice((1, 2, 5, 10)) for _ in range(count)]
+        elif sizes == "mixed":
+            values = [rng.choice((1, 1.0, True, 2, 2.5, 3, 0, False))
+                      for _ in range(count)]
+        else:
+            values = [rng.randrange(count // 50) for _ in range(count)]
+        if order == "sorted":
+            values.sort()
+        elif order == "reversed":
+            values.sort(reverse=True)
+        elif order == "periodic":
+            # Same period as the sample's stride: a sample of one value.
+            values = [values[i % 7] for i in range(count)]
+        # Duplicate references: the marker names several entries.
+        numbers = [rng.randrange(count // 3) if duplicates else i
+                   for i in range(count)]
+        entries = [entry("lv-%04d" % n, v)
+                   for n, v in zip(numbers, values, strict=True)]
+        dirs = [direction] * len(keys)
+        marker = None
+        if data.draw(st.booleans()):
+            ordered = model(entries, None, None, None, keys, dirs)
+            at = data.draw(st.sampled_from(
+                [0, 1, len(ordered) // 2, len(ordered) - 2,
+                 len(ordered) - 1]))
+            marker = ordered[at]["reference"]
+        offset = data.draw(st.one_of(st.none(), st.integers(0, 2)))
+        expected = model(entries, marker, limit, offset, keys, dirs)
+        page = pagination.paginate(entries, marker, limit, offset, keys,
+                                   dirs)
+        self.assertEqual([id(e) for e in expected], [id(e) for e in page])
+
+    def test_sample_leaving_too_few_values_is_not_trusted(self):
+        # 16,384 entries: the sample takes every 8th value. Those are
+        # 0, 1, 2...; every other entry's is far above them all. The far
+        # bound the sample gives then leaves one or two values after the
+        # marker's where the page needs three: the pass is made again
+        # without it.
+        count = 16384
+        entries = [entry("lv-%05d" % i, i // 8 if i % 8 == 0 else 10 ** 6 + i)
+                   for i in range(count)]
+        for marker, direction in ((None, "asc"), ("lv-00040", "asc"),
+                                  ("lv-16376", "asc"), ("lv-16376", "desc"),
+                                  ("lv-00040", "desc")):
+            reference = {"source-name": marker} if marker else None
+            expected = model(entries, reference, 3, None, ["size"],
+                             [direction])
+            page = pagination.paginate(entries, reference, 3, None,
+                                       ["size"], [direction])
+            self.assertEqual([id(e) for e in expected],
+                             [id(e) for e in page], (marker, direction))

@@ -60,6 +60,21 @@ class OptionsTest(base.TestCase):
     def test_empty_pool_refused(self):
         self.assertRaises(exception.InvalidInput, make, rbd_pool="")
 
+    def test_listing_scope_is_the_pool_of_the_cluster(self):
+        # Kept listings are invalidated per scope: every section on one
+        # pool must share it, other pools and clusters must not.
+        one = make(rbd_pool="volumes", rbd_ceph_conf="/etc/ceph/a.conf")
+        self.assertEqual("rbd:/etc/ceph/a.conf:volumes", one.listing_scope())
+        self.assertEqual(one.listing_scope(), make(
+            rbd_pool="volumes", rbd_ceph_conf="/etc/ceph/../ceph/a.conf",
+            rbd_user="other").listing_scope())
+        self.assertNotEqual(one.listing_scope(), make(
+            rbd_pool="images",
+            rbd_ceph_conf="/etc/ceph/a.conf").listing_scope())
+        self.assertNotEqual(one.listing_scope(), make(
+            rbd_pool="volumes",
+            rbd_ceph_conf="/etc/ceph/b.conf").listing_scope())
+
 
 class ReferenceTest(base.TestCase):
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import contextlib
+import os
 from typing import Any
 
 from oslo_log import log as logging
@@ -96,6 +97,15 @@ class RBDDriver(listing.ManageableListingMixin,
                            self.cluster.children(unseen))
 
     # Listing -------------------------------------------------------------
+
+    def listing_scope(self) -> str:
+        """Names the backend for kept listings (see listing_cache): the
+        pool of the cluster the Ceph configuration file names, so that
+        every backend section on that pool sees a manage at once."""
+        conf_file = self.settings.conf_file
+        if conf_file:
+            conf_file = os.path.normpath(os.path.abspath(conf_file))
+        return "rbd:%s:%s" % (conf_file, self.settings.pool)
 
     def list_volume_records(self) -> list[records.VolumeRecord]:
         """Records of the pool's images, from one scan."""
