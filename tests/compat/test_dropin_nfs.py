@@ -65,7 +65,7 @@ class NfsShare(fixtures.Fixture):
         with open(stub, "w") as f:
             f.write("#!/bin/sh\n# Stands in for the NFS client's helper: "
                     "Cinder's setup only checks that it runs.\nexit 0\n")
-        os.chmod(stub, 0o755)
+        os.chmod(stub, 0o700)
         self.useFixture(fixtures.EnvironmentVariable(
             "PATH", stubs + os.pathsep + os.environ["PATH"]))
         self.shares_config = os.path.join(
