@@ -262,6 +262,29 @@ class NfsDropInTest(backends.ManagerMixin, base.CinderTestCase):
                           {"source-name": volume.name})
         self.assertEqual(before, self.share.names())
 
+    def test_record_of_no_snapshot_moves_with_the_volume(self) -> None:
+        # Once its last snapshot is deleted, Cinder keeps volume-V.info
+        # saying volume-V is active: managed back, the record follows the
+        # new name, and Cinder's own code reads it.
+        from cinder import context
+        from cinder import exception
+        from cinder import objects
+        volume = self.create_volume()
+        self.manager.delete_snapshot(self.ctxt, self.create_snapshot(volume))
+        self.assertEqual({"active": volume.name}, self.info(volume))
+        self.manager.delete_volume(self.ctxt, volume, unmanage_only=True)
+        again = self.manage({"source-name": volume.name})
+        self.assertEqual([again.name, again.name + ".info"],
+                         self.share.names())
+        self.assertEqual({"active": again.name}, self.info(again))
+        snapshot = self.create_snapshot(again)
+        self.manager.delete_snapshot(self.ctxt, snapshot)
+        self.manager.delete_volume(self.ctxt, again)
+        self.assertRaises(exception.VolumeNotFound, objects.Volume.get_by_id,
+                          context.get_admin_context(read_deleted="no"),
+                          again.id)
+        self.assertEqual([], self.share.names())
+
     def test_snapshot_of_another_volume_is_refused(self) -> None:
         from cinder import exception
         from cinder.tests.unit import utils
@@ -311,6 +334,22 @@ if base.CINDER_MISSING is None:
 
 class CinderRemoteFSListingDefectTest(base.CinderTestCase):
     """Measured: Cinder 29's RemoteFS manage listing on the same share."""
+
+    def test_cinders_nfs_driver_has_no_manage_code(self) -> None:
+        from cinder.volume.drivers import nfs
+
+        from manageable_driver.cinder import nfs as dropin
+        # The base class's stubs (they use no state: any self will do),
+        # and no listing at all.
+        self.assertEqual("BaseVD.manage_existing",
+                         nfs.NfsDriver.manage_existing.__qualname__)
+        self.assertRaises(NotImplementedError, nfs.NfsDriver.manage_existing,
+                          object(), None, {"source-name": "volume-x"})
+        self.assertRaises(NotImplementedError, nfs.NfsDriver.unmanage,
+                          object(), None)
+        self.assertFalse(hasattr(nfs.NfsDriver, "get_manageable_volumes"))
+        self.assertFalse(hasattr(nfs.NfsDriver, "get_manageable_snapshots"))
+        self.assertTrue(hasattr(dropin.NfsDriver, "get_manageable_volumes"))
 
     def listing(self, driver: str) -> dict[str, dict[str, Any]]:
         self.override_config("volume_driver", driver,
