@@ -181,13 +181,17 @@ class CinderLVMListingDefectTest(base.CinderTestCase):
         super().setUp()
         self.vg = lvm_dropin_backend(self)
 
-    def sizes(self, driver_path: str) -> dict[str, int]:
+    def entries(self, driver_path: str) -> dict[str, dict[str, Any]]:
         self.override_config("volume_driver", driver_path,
                              backends.SHARED_GROUP)
         manager = backends.start_manager(self)
-        return {e["reference"]["source-name"]: e["size"]
+        return {e["reference"]["source-name"]: e
                 for e in manager.driver.get_manageable_volumes(
                     [], None, 1000, 0, ["reference"], ["asc"])}
+
+    def sizes(self, driver_path: str) -> dict[str, int]:
+        return {name: entry["size"]
+                for name, entry in self.entries(driver_path).items()}
 
     def test_1028_mib_lv_is_1_gib_to_cinder_2_to_the_drop_in(self) -> None:
         theirs = self.sizes("cinder.volume.drivers.lvm.LVMVolumeDriver")
@@ -196,3 +200,16 @@ class CinderLVMListingDefectTest(base.CinderTestCase):
         # data; the drop-in rounds up.
         self.assertEqual((1, 2), (theirs["odd"], ours["odd"]))
         self.assertEqual((1, 1), (theirs["plain"], ours["plain"]))
+
+    def test_thin_pool_is_safe_to_cinder_not_to_the_drop_in(self) -> None:
+        # A thin pool (written as metadata: creating one needs
+        # device-mapper) holds other LVs' data; it is no volume.
+        self.vg.restore(backends.LVM_LAYOUT + [
+            lvm_fixtures.LV("pool0", 16, kind="thin-pool"),
+            lvm_fixtures.LV("thin1", 4, kind="thin", pool="pool0")])
+        theirs = self.entries("cinder.volume.drivers.lvm.LVMVolumeDriver")
+        ours = self.entries(DROPIN)
+        self.assertTrue(theirs["pool0"]["safe_to_manage"], theirs["pool0"])
+        # Not offered at all: managing it would hand Cinder the pool.
+        self.assertNotIn("pool0", ours)
+        self.assertIn("thin1", ours)

@@ -175,3 +175,36 @@ class RBDDropInConformanceTest(test_dropin_conformance.CinderObjects,
         with self.rbd.Image(self.ioctx,
                             self.origin_name(volume_name)) as opened:
             opened.create_snap(name)
+
+
+class CinderRBDListingDefectTest(RBDCinderBackend):
+    """Measured: Cinder 29's own RBD listing on the same pool."""
+
+    def entries(self, driver_path: str, kind: str) -> dict[str, Any]:
+        self.override_config("volume_driver", driver_path,
+                             backends.SHARED_GROUP)
+        driver = backends.start_manager(self).driver
+        listing = getattr(driver, "get_manageable_%ss" % kind)
+        return {e["reference"]["source-name"]: e
+                for e in listing([], None, 1000, 0, ["reference"], ["asc"])}
+
+    def test_clone_parent_is_safe_to_cinder_not_to_the_drop_in(self) -> None:
+        # "parent" has a protected snapshot "base" that "child" is a clone
+        # of: adopting the parent would let Cinder delete or flatten what
+        # the clone reads through.
+        rbd = self.rbd.RBD()
+        rbd.create(self.ioctx, "parent", 4 * MiB)
+        with self.rbd.Image(self.ioctx, "parent") as opened:
+            opened.create_snap("base")
+            opened.protect_snap("base")
+        rbd.clone(self.ioctx, "parent", "base", self.ioctx, "child")
+        cinder = "cinder.volume.drivers.rbd.RBDDriver"
+        theirs = self.entries(cinder, "volume")
+        ours = self.entries(DROPIN, "volume")
+        self.assertTrue(theirs["parent"]["safe_to_manage"], theirs["parent"])
+        self.assertFalse(ours["parent"]["safe_to_manage"])
+        snaps_theirs = self.entries(cinder, "snapshot")
+        snaps_ours = self.entries(DROPIN, "snapshot")
+        self.assertTrue(snaps_theirs["base"]["safe_to_manage"],
+                        snaps_theirs["base"])
+        self.assertFalse(snaps_ours["base"]["safe_to_manage"])
