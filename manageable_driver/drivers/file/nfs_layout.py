@@ -29,7 +29,9 @@ files:
   rewrites ``volume-V.info`` with ``N`` in place of ``S``, naming the same
   file: Cinder's own delete then merges it as one of its own. The file is
   replaced whole (a new file renamed over it), so a crash leaves the old
-  record or the new one, never half of one;
+  record or the new one, never half of one; only a process that cannot
+  give the new file the record's owner (cinder-volume unprivileged, the
+  record made as root) rewrites it in place, as Cinder does;
 - unmanaging a snapshot changes nothing: the record keeps its id, which
   is the reference to manage it back by;
 - a volume with an ``.info`` file that records snapshots is not managed
@@ -49,6 +51,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import stat
@@ -130,6 +133,43 @@ def image_format(path: str) -> str:
         os.close(dir_fd)
     try:
         return scanner.read_image(fd, st).format
+    finally:
+        os.close(fd)
+
+
+def _replace(path: str, text: str, st: os.stat_result) -> None:
+    """Replace ``path`` by a new file holding ``text``, with the mode and
+    owner of ``st``; the old file is left on any failure."""
+    tmp = os.path.join(os.path.dirname(path),
+                       ".%s.md-%d" % (os.path.basename(path), os.getpid()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                 st.st_mode & 0o7777)
+    try:
+        os.write(fd, text.encode())
+        os.fchmod(fd, st.st_mode & 0o7777)
+        if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            os.fchown(fd, st.st_uid, st.st_gid)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _rewrite(path: str, text: str) -> None:
+    """Write ``text`` over regular file ``path``, in place."""
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, text.encode(), 0)
+        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -374,40 +414,29 @@ class NfsLayoutDriver(driver.FileDriver):
 
     def _write_info(self, location: file_records.Location,
                     raw: dict[str, str]) -> None:
-        """Replace the ``.info`` file whole: a new file beside it, with
-        its mode and owner, renamed over it.
+        """Write ``raw`` as the ``.info`` file.
 
-        :raises VolumeBackendAPIException: it cannot be written; the old
-            record is left.
+        Replaced whole (a new file beside it, with its mode and owner,
+        renamed over it: a crash leaves the old record or the new one)
+        when this process can give the new file the old one's owner.
+        Otherwise, as when cinder-volume runs unprivileged and Cinder made
+        the record as root through its root helper, rewritten in place,
+        as Cinder's NFS driver itself writes it.
+
+        :raises VolumeBackendAPIException: it cannot be written.
         """
         path = location.path
-        tmp = os.path.join(os.path.dirname(path),
-                           ".%s.md-%d" % (os.path.basename(path), os.getpid()))
+        text = json.dumps(raw)
         try:
             st = os.stat(path, follow_symlinks=False)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                         | os.O_NOFOLLOW, st.st_mode & 0o7777)
-            try:
-                with os.fdopen(fd, "w") as f:
-                    fd = -1
-                    json.dump(raw, f)
-                    f.flush()
-                    os.fchmod(f.fileno(), st.st_mode & 0o7777)
-                    if (st.st_uid, st.st_gid) != (os.geteuid(),
-                                                  os.getegid()):
-                        os.fchown(f.fileno(), st.st_uid, st.st_gid)
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                if fd >= 0:
-                    os.close(fd)
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            if os.geteuid() in (0, st.st_uid):
+                _replace(path, text, st)
+            else:
+                _rewrite(path, text)
         except OSError as exc:
             raise exception.VolumeBackendAPIException(
-                data="cannot rewrite the snapshot record %s: %s; it is "
-                     "left as it was" % (path, exc.strerror))
+                data="cannot rewrite the snapshot record %s: %s"
+                     % (path, exc.strerror))
 
     def manage_existing_snapshot_get_size(self, snapshot: Any,
                                           existing_ref: Any) -> int:
