@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 
 import fixtures
@@ -163,12 +164,13 @@ class NfsLayoutTest(base.TestCase):
         self.require_root()
         from tests.functional import unprivileged
         user = unprivileged.ensure_user()
-        os.chmod(self.path(VOLUME + ".info"), 0o666)
+        # What Cinder sets (a canary the test made).
+        os.chmod(self.path(VOLUME + ".info"), 0o666)  # noqa: S103
         for path in (self.dir, self.lock_path):
             os.chown(path, user.pw_uid, user.pw_gid)
             # The test's temporary directories above: traversable.
             parent = os.path.dirname(path)
-            while parent not in ("/", "/tmp"):
+            while parent != tempfile.gettempdir() and parent != "/":
                 os.chmod(parent, os.stat(parent).st_mode | 0o011)
                 parent = os.path.dirname(parent)
         snapshot_id = str(uuid.uuid4())
