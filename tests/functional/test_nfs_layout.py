@@ -19,6 +19,7 @@ Cinder's own code on that layout is ``tests/compat/test_dropin_nfs.py``.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,9 @@ class NfsLayoutTest(base.TestCase):
         self.require_tools("qemu-img")
         self.dir = self.useFixture(fixtures.TempDir()).path
         self.lock_path = self.useFixture(fixtures.TempDir()).path
+        self.make_layout()
+
+    def make_layout(self):
         self.snapshot_id = str(uuid.uuid4())
         self.overlay = "%s.%s" % (VOLUME, self.snapshot_id)
         with open(self.path(VOLUME), "wb") as f:
@@ -156,6 +160,13 @@ class NfsLayoutTest(base.TestCase):
         self.assertEqual(sorted([VOLUME, VOLUME + ".info", self.overlay]),
                          sorted(os.listdir(self.dir)))
 
+    def user_dir(self, user):
+        path = tempfile.mkdtemp(prefix="md-user-", dir="/tmp")  # noqa: S108
+        self.addCleanup(shutil.rmtree, path, ignore_errors=True)
+        os.chmod(path, 0o755)  # noqa: S103 - the user works here
+        os.chown(path, user.pw_uid, user.pw_gid)
+        return path
+
     def test_unprivileged_rewrites_a_root_record_in_place(self):
         # cinder-volume runs unprivileged; Cinder made the record as root
         # through its root helper, mode 0666 (nas_secure_file_permissions
@@ -164,15 +175,12 @@ class NfsLayoutTest(base.TestCase):
         self.require_root()
         from tests.functional import unprivileged
         user = unprivileged.ensure_user()
-        # What Cinder sets (a canary the test made).
+        # Directories of the user's own, in /tmp: the test's TMPDIR is
+        # private to root.
+        self.dir, self.lock_path = (self.user_dir(user) for _ in range(2))
+        self.make_layout()
+        # What Cinder sets on the record it made (a canary of the test).
         os.chmod(self.path(VOLUME + ".info"), 0o666)  # noqa: S103
-        for path in (self.dir, self.lock_path):
-            os.chown(path, user.pw_uid, user.pw_gid)
-            # The test's temporary directories above: traversable.
-            parent = os.path.dirname(path)
-            while parent != tempfile.gettempdir() and parent != "/":
-                os.chmod(parent, os.stat(parent).st_mode | 0o011)
-                parent = os.path.dirname(parent)
         snapshot_id = str(uuid.uuid4())
         # Imported as root, then the user for good, as a daemon started
         # by root (the user cannot read this checkout's environment).
