@@ -296,9 +296,9 @@ class NfsLayoutDriver(driver.FileDriver):
     # -- snapshots ---------------------------------------------------------
 
     def _snapshot_info(self, snapshot: Any, existing_ref: Any
-                       ) -> tuple[str, file_records.Location]:
-        """Return the referenced id and the ``.info`` file of the
-        snapshot's volume; checks the reference only.
+                       ) -> tuple[tuple[str, str], file_records.Location]:
+        """Return the reference's (key, value) and the ``.info`` file of
+        the snapshot's volume; checks the reference only.
 
         :raises ManageExistingInvalidReference: bad reference, or the
             volume has no ``.info`` file.
@@ -315,15 +315,15 @@ class NfsLayoutDriver(driver.FileDriver):
                        "recorded no snapshot of volume %s"
                        % (volume_name, INFO_SUFFIX,
                           ", ".join(self.directories), volume_name))
-        return key + "\0" + value, location
+        return (key, value), location
 
-    def _recorded(self, info: InfoFile, key_value: str,
+    def _recorded(self, info: InfoFile, key_value: tuple[str, str],
                   existing_ref: Any) -> str:
         """The snapshot id of ``info`` the reference names.
 
         :raises ManageExistingInvalidReference: none, or ``active``.
         """
-        key, _sep, value = key_value.partition("\0")
+        key, value = key_value
         if key == references.SOURCE_ID:
             if value in info.snapshots:
                 return value
@@ -404,9 +404,10 @@ class NfsLayoutDriver(driver.FileDriver):
         return None
 
     @staticmethod
-    def _done(info: InfoFile, key_value: str, new_id: str) -> bool:
+    def _done(info: InfoFile, key_value: tuple[str, str],
+              new_id: str) -> bool:
         """A previous call already recorded the file under ``new_id``."""
-        key, _sep, value = key_value.partition("\0")
+        key, value = key_value
         if new_id not in info.snapshots:
             return False
         return (key == references.SOURCE_NAME
