@@ -15,7 +15,9 @@ process each (an ``openstack`` command per call costs a second of start-up).
 
 ``keystone``: the service project, the ``cinder`` service user with the
 admin and service roles, the block-storage service and its endpoints
-(what devstack's lib/cinder creates). ``types BACKEND...``: one public
+(what devstack's lib/cinder creates), and a ``network`` service whose
+endpoint is tools/deploy/not_found.py (Tempest's credential clean-up asks
+it; see there). ``types BACKEND...``: one public
 volume type per backend, with ``volume_backend_name`` set. ``wait-pools
 TIMEOUT POOL...``: poll until the scheduler reports every pool.
 Authentication comes from the ``OS_*`` variables.
@@ -44,7 +46,7 @@ def _session():
     return session.Session(auth=auth)
 
 
-def keystone(cinder_url, cinder_password):
+def keystone(cinder_url, cinder_password, network_url):
     ks = keystone_client.Client(session=_session())
     project = ks.projects.create("service", domain="default")
     user = ks.users.create("cinder", domain="default",
@@ -59,6 +61,11 @@ def keystone(cinder_url, cinder_password):
     for interface in ("public", "internal", "admin"):
         ks.endpoints.create(service, cinder_url + "/v3/$(project_id)s",
                             interface=interface, region="RegionOne")
+    network = ks.services.create("neutron", type="network",
+                                 description="Answers 404 (no Neutron)")
+    for interface in ("public", "internal", "admin"):
+        ks.endpoints.create(network, network_url, interface=interface,
+                            region="RegionOne")
 
 
 def types(backends):
@@ -89,13 +96,13 @@ def wait_pools(timeout, expected):
 
 def main():
     if sys.argv[1] == "keystone":
-        keystone(sys.argv[2], sys.argv[3])
+        keystone(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == "types":
         types(sys.argv[2:])
     elif sys.argv[1] == "wait-pools":
         wait_pools(float(sys.argv[2]), sys.argv[3:])
     else:
-        sys.exit("usage: cloud_setup.py keystone URL PASSWORD | "
+        sys.exit("usage: cloud_setup.py keystone URL PASSWORD NETWORK_URL | "
                  "types BACKEND... | wait-pools TIMEOUT POOL...")
 
 

@@ -14,6 +14,8 @@
 #   RabbitMQ    own node, own epmd, 127.0.0.1, own port
 #   Redis       redis-server, 127.0.0.1: tooz for the cluster's locks
 #   Keystone    keystone under gunicorn (tools/deploy/keystone_wsgi.py)
+#   network     a 404 answerer on 127.0.0.1 (tools/deploy/not_found.py),
+#               the catalog's "network" endpoint, for Tempest
 #   cinder-api, cinder-scheduler          as root
 #   cinder-volume (backends file, lvm, cinder-lvm) and two clustered
 #   cinder-volume (backend shared, cluster md-cluster)
@@ -137,6 +139,10 @@ cleanup() {
             tail -n 40 "$f" >&2 || true
         done
     fi
+    if [ -f "$D/tempest-results.log" ]; then
+        echo "==== tempest results" >&2
+        cat "$D/tempest-results.log" >&2
+    fi
     if [ -f "$D/client-calls.log" ]; then
         echo "==== client calls: $(wc -l <"$D/client-calls.log")" >&2
         cat "$D/client-calls.log" >&2
@@ -185,6 +191,7 @@ step "storage (loop, VG, images)" setup_storage
 step "mariadb" start_mariadb
 step "rabbitmq" start_rabbitmq
 step "redis" start_redis
+step "network 404 stub" start_network_stub
 step "keystone" start_keystone
 step "cinder config, db sync" configure_cinder
 step "cinder-api" start_cinder_api
@@ -192,6 +199,7 @@ step "cinder-scheduler" start_cinder_scheduler
 step "cinder-volume x3" start_cinder_volumes
 step "volume types" create_volume_types
 step "backends ready" wait_backends_ready
+step "tempest workspace" setup_tempest
 total_end=$(now_ms)
 printf '%-28s %6d ms\n' "total start" $((total_end - total_start)) >>"$timings"
 report_memory >>"$timings"

@@ -174,6 +174,15 @@ start_redis() {
     wait_for redis 30 redis-cli -h 127.0.0.1 -p "$redis_port" ping
 }
 
+# --- A network endpoint that answers 404 (tools/deploy/not_found.py) -----
+
+start_network_stub() {
+    network_port=$(free_port)
+    named_start network-404 "$python" "$top/tools/deploy/not_found.py" \
+        "$network_port"
+    wait_for network-404 30 http_ok "http://127.0.0.1:$network_port/"
+}
+
 # --- Keystone, under gunicorn --------------------------------------------
 
 start_keystone() {
@@ -215,7 +224,8 @@ EOF
     export OS_USER_DOMAIN_ID=default OS_PROJECT_DOMAIN_ID=default
     export OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=RegionOne
     "$python" "$top/tools/deploy/cloud_setup.py" keystone \
-        "http://127.0.0.1:$cinder_port" "$cinder_password"
+        "http://127.0.0.1:$cinder_port" "$cinder_password" \
+        "http://127.0.0.1:$network_port"
 }
 
 # --- Cinder ---------------------------------------------------------------
@@ -248,6 +258,14 @@ connection = $(db_url cinder)
 
 [oslo_concurrency]
 lock_path = $D/cinder/locks
+
+[cinder_sys_admin]
+# Cinder's privsep lvrename (manage_existing of its LVM driver) runs no
+# "env LVM_SYSTEM_DIR=..." prefix, unlike its other LVM commands, so it
+# ignores lvm_conf_file, reads the host's lvm.conf (activation on) and
+# fails without device-mapper. This privsep daemon starts with our
+# LVM_SYSTEM_DIR in its environment instead (md-privsep-helper, below).
+helper_command = $root_helper $D/etc/md-privsep-helper --config-file $file
 
 [coordination]
 backend_url = redis://127.0.0.1:$redis_port?timeout=30
@@ -323,7 +341,17 @@ configure_cinder() {
     cat >"$D/etc/rootwrap.d/md-deploy-privsep.filters" <<EOF
 [Filters]
 md-privsep: RegExpFilter, privsep-helper, root, privsep-helper, --config-file, ${D//./\\.}/etc/cinder[a-z-]*\.conf, --privsep_context, (os_brick\.privileged\.default|cinder\.privsep\.sys_admin_pctxt), --privsep_sock_path, /tmp/.*
+md-privsep-lvm: RegExpFilter, $D/etc/md-privsep-helper, root, ${D//./\\.}/etc/md-privsep-helper, --config-file, ${D//./\\.}/etc/cinder[a-z-]*\.conf, --privsep_context, cinder\.privsep\.sys_admin_pctxt, --privsep_sock_path, /tmp/.*
 EOF
+    # Not "env LVM_SYSTEM_DIR=... privsep-helper" through rootwrap: the
+    # first EnvFilter of volume.filters tried removes "env" from the
+    # command it is matching (oslo.rootwrap 7.10.0), so no RegExpFilter
+    # after it can match an env command.
+    cat >"$D/etc/md-privsep-helper" <<EOF
+#!/bin/sh
+LVM_SYSTEM_DIR=$D/lvm exec $venv/bin/privsep-helper "\$@"
+EOF
+    chmod 0755 "$D/etc/md-privsep-helper"
     cat >"$rootwrap_conf" <<EOF
 [DEFAULT]
 filters_path = $D/etc/rootwrap.d
@@ -383,6 +411,23 @@ wait_backends_ready() {
     "$python" "$top/tools/deploy/cloud_setup.py" wait-pools 120 \
         "$deploy_host@file#file" "$deploy_host@lvm#lvm" \
         "$deploy_host@cinder-lvm#cinder-lvm" "$cluster_name@shared#shared"
+}
+
+# --- Tempest: a workspace and a HOME of its own, a conf per backend ------
+
+# The backends Tempest's manage tests run on (tools/deploy/tempest_conf.py).
+tempest_backends="cinder-lvm"
+
+setup_tempest() {
+    local t=$D/tempest
+    mkdir -p "$t/home"
+    # Tempest writes below $HOME (~/.tempest, its workspace registry).
+    env HOME="$t/home" "$venv/bin/tempest" init \
+        --workspace-path "$t/workspace.yaml" "$t/workspace" \
+        >"$D/log/tempest-init.log" 2>&1
+    # shellcheck disable=SC2086
+    "$python" "$top/tools/deploy/tempest_conf.py" "$t/workspace" \
+        "$D/log" $tempest_backends
 }
 
 # Resident memory of each service with all its descendants (workers,
@@ -445,6 +490,9 @@ MD_DEPLOY_CINDER_VG=$vg_cinder
 MD_DEPLOY_LVM_SYSTEM_DIR=$D/lvm
 MD_DEPLOY_LOGS=$D/log
 MD_DEPLOY_USER=$deploy_user
+MD_DEPLOY_TEMPEST=$D/tempest/workspace
+MD_DEPLOY_TEMPEST_HOME=$D/tempest/home
+MD_DEPLOY_TEMPEST_BACKENDS="$tempest_backends"
 EOF
     chmod 0600 "$D/deploy.env"
 }
