@@ -55,10 +55,12 @@ class CommandResult:
     stderr: str
 
 
-def _kill_on_timeout(execute: Execute) -> Execute:
+def kill_on_timeout(execute: Execute) -> Execute:
     """Wrap processutils.execute so a timed-out child is killed, not leaked.
 
     processutils re-raises ``TimeoutExpired`` without ending the process.
+    ``execute`` must take processutils' ``on_execute`` keyword (Cinder's
+    ``utils.execute`` passes it on).
     """
 
     def run(*cmd: str, **kwargs: Any) -> tuple[str, str]:
@@ -95,7 +97,7 @@ class CommandRunner:
                  env: Mapping[str, str] | None = None,
                  timeout: int = DEFAULT_TIMEOUT) -> None:
         self._execute = (execute if execute is not None
-                         else _kill_on_timeout(processutils.execute))
+                         else kill_on_timeout(processutils.execute))
         self.root_helper = root_helper or None
         try:
             self._helper_argv = shlex.split(root_helper or "")

@@ -40,35 +40,24 @@ These backends are manage-only:
   missing means already deleted, as for Cinder's LVM driver), and refuse,
   deleting nothing, when the backend holds an object of that volume.
 
-Two things a Cinder driver must do that the library cannot do for it:
-
-- raise Cinder's exceptions: ours carry Cinder's names and keyword
-  arguments, and :func:`to_cinder_exception` turns each into the Cinder
-  exception of the same name (or its nearest base), message unchanged, so
-  the REST API answers 400 for a bad sort key and Cinder's manage flow
-  records our reason;
-- name objects as Cinder does: ``volume_name_template`` and
-  ``snapshot_name_template`` are Cinder's ``[DEFAULT]`` options, so the
-  backend reads them from there (:class:`CinderConfiguration`).
+The manage family itself (Cinder's exceptions, Cinder's name templates,
+the backend built from the driver's configuration) is
+:class:`~manageable_driver.cinder.mixin.ManageableVolumesMixin`, first in
+the bases, as in the drop-in drivers that keep Cinder's whole lifecycle
+(:mod:`manageable_driver.cinder.lvm`, :mod:`.nfs`, :mod:`.rbd`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from collections.abc import Iterable
-import functools
 from typing import Any
-from typing import TypeVar
-from typing import cast
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from manageable_driver import configuration as md_configuration
-from manageable_driver import exception
 from manageable_driver import listing
 from manageable_driver import opts
 from manageable_driver import references
+from manageable_driver.cinder import mixin
 
 try:
     from cinder import exception as cinder_exception
@@ -80,105 +69,23 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 LOG = logging.getLogger(__name__)
 
-# Cinder's own [DEFAULT] options, which name every volume and snapshot.
-CINDER_NAME_OPTIONS = ("volume_name_template", "snapshot_name_template")
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def cinder_manages(kind: str, cinder_id: str) -> bool:
-    """Whether Cinder's database holds the (not deleted) volume or
-    snapshot ``cinder_id``: the backend's ``cinder_manages`` answer.
-
-    Manage gets no managed list, so like Cinder's LVM driver this asks
-    the database: a name Cinder's template made for a managed object is
-    refused, one ``unmanage`` left is free.
-
-    :param kind: ``volume`` or ``snapshot``.
-    :param cinder_id: the id the name was made from (a UUID).
-    """
-    # Imported here: cinder.objects registers every object class.
-    from cinder import context as cinder_context
-    from cinder import objects
-    from cinder.volume import volume_utils
-
-    if kind == "volume":
-        return bool(volume_utils.check_already_managed_volume(cinder_id))
-    return bool(objects.Snapshot.exists(cinder_context.get_admin_context(),
-                                        cinder_id))
+# Kept importable from here, where they were first defined.
+cinder_manages = mixin.cinder_manages
+cinder_errors = mixin.cinder_errors
+to_cinder_exception = mixin.to_cinder_exception
+CinderConfiguration = mixin.CinderConfiguration
 
 
-def to_cinder_exception(exc: exception.ManageableDriverException
-                        ) -> Exception:
-    """Return the Cinder exception that means what ``exc`` means.
-
-    The first class of ``exc``'s hierarchy whose name Cinder also defines
-    (``CommandFailed`` becomes ``VolumeBackendAPIException``); the message
-    and keyword arguments are kept.
-
-    :param exc: an exception of :mod:`manageable_driver.exception`.
-    """
-    for klass in type(exc).__mro__:
-        cinder_cls = getattr(cinder_exception, klass.__name__, None)
-        if (isinstance(cinder_cls, type)
-                and issubclass(cinder_cls, cinder_exception.CinderException)):
-            break
-    else:
-        cinder_cls = cinder_exception.VolumeDriverException
-    kwargs = {k: v for k, v in exc.kwargs.items()
-              if k not in ("message", "code")}
-    return cast(Exception, cinder_cls(message=str(exc), **kwargs))
-
-
-def cinder_errors(func: _F) -> _F:
-    """Make ``func`` raise Cinder's exceptions instead of ours."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except exception.ManageableDriverException as exc:
-            raise to_cinder_exception(exc) from exc
-    return cast(_F, wrapper)
-
-
-class CinderConfiguration(md_configuration.Configuration):
-    """A backend's Cinder configuration, as the backend driver reads it.
-
-    Options come from the backend's section of cinder.conf (Cinder's
-    ``Configuration``), except the name templates, which come from
-    ``[DEFAULT]`` where Cinder reads them.
-
-    :param configuration: the ``Configuration`` Cinder gave the driver.
-    :param conf: the ``ConfigOpts`` holding Cinder's ``[DEFAULT]``.
-    """
-
-    def __init__(self, configuration: Any,
-                 conf: cfg.ConfigOpts | None = None) -> None:
-        super().__init__(conf if conf is not None else cfg.CONF)
-        self._configuration = configuration
-
-    def append_config_values(self, volume_opts: Iterable[cfg.Opt]) -> None:
-        """Register ``volume_opts`` in the backend's section."""
-        self._configuration.append_config_values(list(volume_opts))
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name in CINDER_NAME_OPTIONS:
-            return getattr(self._conf, name)
-        return getattr(self._configuration, name)
-
-
-class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
+class ManageableVolumeDriver(mixin.ManageableVolumesMixin,
+                             cinder_driver.VolumeDriver):  # type: ignore[misc]
     """Cinder driver whose manage calls go to a library backend driver.
 
-    Subclasses set :attr:`backend_class` (a class of
+    Subclasses set :attr:`manageable_backend_class` (a class of
     :mod:`manageable_driver.drivers`) and :attr:`storage_protocol`, and may
     report capacity with :meth:`capacity_gb`.
     """
 
     VERSION = "1.0.0"
-    backend_class: type[Any]
     storage_protocol = "unknown"
     #: The backend's storage can be shared by several hosts (an export),
     #: so the driver may serve a Cinder cluster (``cluster =``,
@@ -188,9 +95,6 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Built in do_setup: a bad option then leaves the driver
-        # uninitialized and reported so, instead of stopping the service.
-        self.backend: Any = None
         # Cinder reads this right after building the driver, before
         # do_setup: a cluster is refused unless every host of it locks
         # through the coordination backend.
@@ -202,12 +106,19 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
 
     # Cinder's driver lifecycle -------------------------------------------
 
+    @property
+    def backend(self) -> Any:
+        """The library backend (the mixin's ``manageable_backend``)."""
+        return self.manageable_backend
+
     @cinder_errors
     def do_setup(self, context: Any) -> None:
-        """Build the backend driver from this backend's configuration."""
-        self.backend = self.backend_class(
-            configuration=CinderConfiguration(self.configuration))
-        self.backend.cinder_manages_lookup = cinder_manages
+        """Build the backend driver from this backend's configuration.
+
+        Here, not at the first manage call: a bad option then leaves the
+        driver uninitialized and reported so.
+        """
+        self.manageable_backend  # noqa: B018 - builds it
         zone = self.configuration.safe_get("backend_availability_zone")
         if not zone or zone == getattr(cfg.CONF, "storage_availability_zone",
                                        "nova"):
@@ -344,58 +255,3 @@ class ManageableVolumeDriver(cinder_driver.VolumeDriver):  # type: ignore[misc]
         LOG.info("%(kind)s %(id)s has no object on the backend (a manage "
                  "that failed leaves none): deleted, nothing to remove",
                  {"kind": kind.capitalize(), "id": obj_id})
-
-    # Cinder's manage interfaces, handed to the backend -------------------
-
-    @cinder_errors
-    def manage_existing(self, volume: Any, existing_ref: Any) -> Any:
-        """See :meth:`VolumeManagementDriver.manage_existing`."""
-        return self.backend.manage_existing(volume, existing_ref)
-
-    @cinder_errors
-    def manage_existing_get_size(self, volume: Any, existing_ref: Any) -> int:
-        """See :meth:`VolumeManagementDriver.manage_existing_get_size`."""
-        return int(self.backend.manage_existing_get_size(volume,
-                                                         existing_ref))
-
-    @cinder_errors
-    def unmanage(self, volume: Any) -> None:
-        """See :meth:`VolumeManagementDriver.unmanage`."""
-        self.backend.unmanage(volume)
-
-    @cinder_errors
-    def get_manageable_volumes(self, cinder_volumes: Any, marker: Any,
-                               limit: Any, offset: Any, sort_keys: Any,
-                               sort_dirs: Any) -> list[dict[str, Any]]:
-        """See :meth:`VolumeListManageableDriver.get_manageable_volumes`."""
-        return cast(list[dict[str, Any]], self.backend.get_manageable_volumes(
-            cinder_volumes, marker, limit, offset, sort_keys, sort_dirs))
-
-    @cinder_errors
-    def get_manageable_snapshots(self, cinder_snapshots: Any, marker: Any,
-                                 limit: Any, offset: Any, sort_keys: Any,
-                                 sort_dirs: Any) -> list[dict[str, Any]]:
-        """See :meth:`VolumeListManageableDriver.get_manageable_snapshots`."""
-        return cast(list[dict[str, Any]],
-                    self.backend.get_manageable_snapshots(
-                        cinder_snapshots, marker, limit, offset, sort_keys,
-                        sort_dirs))
-
-    @cinder_errors
-    def manage_existing_snapshot(self, snapshot: Any,
-                                 existing_ref: Any) -> Any:
-        """See :meth:`VolumeSnapshotManagementDriver.manage_existing_snapshot`.
-        """
-        return self.backend.manage_existing_snapshot(snapshot, existing_ref)
-
-    @cinder_errors
-    def manage_existing_snapshot_get_size(self, snapshot: Any,
-                                          existing_ref: Any) -> int:
-        """The size in GiB of the snapshot to adopt; see the interface."""
-        return int(self.backend.manage_existing_snapshot_get_size(
-            snapshot, existing_ref))
-
-    @cinder_errors
-    def unmanage_snapshot(self, snapshot: Any) -> None:
-        """See :meth:`VolumeSnapshotManagementDriver.unmanage_snapshot`."""
-        self.backend.unmanage_snapshot(snapshot)

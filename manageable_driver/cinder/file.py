@@ -34,6 +34,7 @@ from typing import Any
 
 from oslo_utils import units
 
+from manageable_driver import exception
 from manageable_driver.cinder import base
 from manageable_driver.drivers import file
 
@@ -41,7 +42,7 @@ from manageable_driver.drivers import file
 class FileManageableDriver(base.ManageableVolumeDriver):
     """Adopts, lists and releases the image files of ``file_volume_dirs``."""
 
-    backend_class = file.FileDriver
+    manageable_backend_class = file.FileDriver
     # Image directories are usually NFS exports, as for Cinder's NFS driver.
     storage_protocol = "NFS"
     shared_storage = True
@@ -51,11 +52,14 @@ class FileManageableDriver(base.ManageableVolumeDriver):
 
         A filesystem holding several of the directories counts once.
         """
-        if self.backend is None:
+        try:
+            directories = self.backend.directories
+        except exception.ManageableDriverException:
+            # Not configured right: do_setup said so already.
             return "unknown", "unknown"
         seen = set()
         total = free = 0
-        for directory in self.backend.directories:
+        for directory in directories:
             try:
                 st = os.statvfs(directory)
                 dev = os.stat(directory).st_dev

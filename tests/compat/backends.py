@@ -69,15 +69,19 @@ def register_backend_options(backend_opts: list[Any]) -> None:
                                 config_group=SHARED_GROUP)
 
 
-def lvm_backend(test: base.CinderTestCase) -> lvm_fixtures.LVMVolumeGroup:
-    """A VG with :data:`LVM_LAYOUT`, set as the LVM example's backend."""
+def lvm_backend(test: base.CinderTestCase,
+                size_gib: int = 4) -> lvm_fixtures.LVMVolumeGroup:
+    """A VG with :data:`LVM_LAYOUT`, set as the LVM example's backend.
+
+    :param size_gib: the VG's size (a sparse file).
+    """
     test.require_root()
     test.require_tools("losetup", "lvs", "vgcfgrestore")
     # The example driver module first: it lets Cinder's LVM driver
     # register the option names both define (see its docstring).
     import manageable_driver.cinder.lvm  # noqa: F401
     from manageable_driver.drivers.lvm import options
-    vg = test.useFixture(lvm_fixtures.LVMVolumeGroup(size_gib=4))
+    vg = test.useFixture(lvm_fixtures.LVMVolumeGroup(size_gib=size_gib))
     vg.restore(LVM_LAYOUT)
     register_backend_options(options.lvm_opts)
     _common(test)

@@ -70,7 +70,7 @@ class FaultyExecute:
         self.commands = []
         self.injected = 0
         # The runner's own wrapper: a timed-out child is killed, not leaked.
-        self._execute = runner._kill_on_timeout(processutils.execute)
+        self._execute = runner.kill_on_timeout(processutils.execute)
 
     def __call__(self, *cmd, **kwargs):
         self.commands.append(cmd)
