@@ -98,8 +98,9 @@ class NfsDriver(mixin.ManageableVolumesMixin, _cinder_nfs.NfsDriver):
         return [self._get_mount_point_for_share(share)
                 for share in self._mounted_shares]
 
-    def _manageable_share_of(self, volume: Any) -> str:
-        """The mounted share whose mount point holds ``volume``'s file.
+    def _manageable_share_of(self, volume: Any) -> tuple[str, str]:
+        """The mounted share whose mount point holds ``volume``'s file,
+        and the file's path.
 
         :raises VolumeBackendAPIException: none does.
         """
@@ -107,10 +108,26 @@ class NfsDriver(mixin.ManageableVolumesMixin, _cinder_nfs.NfsDriver):
             path = os.path.join(self._get_mount_point_for_share(share),
                                 volume.name)
             if os.path.isfile(path):
-                return str(share)
+                return str(share), path
         raise _cinder_exception.VolumeBackendAPIException(
             data="managed volume %s is in none of the mounted shares %s"
                  % (volume.name, ", ".join(self._mounted_shares)))
+
+    @staticmethod
+    def _manageable_record_format(volume: Any, path: str) -> None:
+        """Record the image's format in the volume's admin metadata, as
+        Cinder's NFS create does: its snapshot code reads it there."""
+        try:
+            fmt = nfs_layout.image_format(path)
+        except OSError as exc:
+            raise _cinder_exception.VolumeBackendAPIException(
+                data="managed volume %s, but cannot read its format: %s"
+                     % (path, exc.strerror))
+        if not hasattr(volume, "obj_as_admin"):
+            return  # not a Cinder object: nothing to record it in
+        with volume.obj_as_admin():
+            volume.admin_metadata["format"] = fmt
+            volume.save()
 
     @_volume_locked
     def manage_existing(self, volume: Any, existing_ref: Any) -> Any:
@@ -121,7 +138,9 @@ class NfsDriver(mixin.ManageableVolumesMixin, _cinder_nfs.NfsDriver):
         is refused by Cinder's layout (file_volume_scan_depth 0).
         """
         update = super().manage_existing(volume, existing_ref) or {}
-        update["provider_location"] = self._manageable_share_of(volume)
+        share, path = self._manageable_share_of(volume)
+        self._manageable_record_format(volume, path)
+        update["provider_location"] = share
         return update
 
     @_volume_locked

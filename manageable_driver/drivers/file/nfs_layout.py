@@ -115,6 +115,24 @@ def parse_info(text: str, where: str) -> tuple[dict[str, str], str]:
     return ({k: v for k, v in data.items() if k != ACTIVE}, data[ACTIVE])
 
 
+def image_format(path: str) -> str:
+    """The format an image's header says (``raw``, ``qcow2``): what
+    Cinder's NFS driver records in a volume's admin metadata.
+
+    :raises OSError: it cannot be opened or read (a symbolic link is
+        not followed).
+    """
+    dir_fd = os.open(os.path.dirname(path) or ".", scanner.OPEN_TOP_FLAGS)
+    try:
+        fd, st = scanner.open_image(os.path.basename(path), dir_fd)
+    finally:
+        os.close(dir_fd)
+    try:
+        return scanner.read_image(fd, st).format
+    finally:
+        os.close(fd)
+
+
 class NfsLayoutDriver(driver.FileDriver):
     """The file backend, with snapshots as Cinder's NFS driver records
     them (see the module's docstring)."""
