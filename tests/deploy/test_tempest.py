@@ -125,3 +125,15 @@ class TempestManageTest(client.DeployTestCase):
         # Cinder's own LVMVolumeDriver: proves the harness.
         self.check("cinder-lvm", {VOLUME: PASS, SNAPSHOT: NO_SNAPSHOTS,
                                   ATTACHED: NO_SNAPSHOTS})
+
+    def test_dropin_lvm(self) -> None:
+        self.check("md-lvm", {VOLUME: PASS, SNAPSHOT: NO_SNAPSHOTS,
+                              ATTACHED: NO_SNAPSHOTS})
+
+    def test_dropin_nfs(self) -> None:
+        self.check("md-nfs", {VOLUME: PASS, SNAPSHOT: PASS,
+                              ATTACHED: NO_NOVA})
+
+    def test_dropin_rbd(self) -> None:
+        self.check("md-rbd", {VOLUME: PASS, SNAPSHOT: PASS,
+                              ATTACHED: NO_NOVA})

@@ -19,7 +19,8 @@ admin and service roles, the block-storage service and its endpoints
 endpoint is tools/deploy/not_found.py (Tempest's credential clean-up asks
 it; see there). ``types BACKEND...``: one public
 volume type per backend, with ``volume_backend_name`` set. ``wait-pools
-TIMEOUT POOL...``: poll until the scheduler reports every pool.
+TIMEOUT POOL...``: poll until the scheduler reports every pool (a POOL
+ending in ``#``: any pool of that backend).
 Authentication comes from the ``OS_*`` variables.
 """
 
@@ -81,10 +82,16 @@ def wait_pools(timeout, expected):
     cinder = cinder_client.Client("3.0", session=_session())
     deadline = time.monotonic() + timeout
     names = set()
-    while not set(expected) <= names:
+
+    def missing():
+        return sorted(pool for pool in expected
+                      if not any(name == pool or pool.endswith("#")
+                                 and name.startswith(pool)
+                                 for name in names))
+
+    while missing():
         if time.monotonic() > deadline:
-            sys.exit("pools missing after %s s: %s"
-                     % (timeout, sorted(set(expected) - names)))
+            sys.exit("pools missing after %s s: %s" % (timeout, missing()))
         time.sleep(0.5)
         try:
             names = {pool.name for pool in cinder.pools.list()}

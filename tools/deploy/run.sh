@@ -13,11 +13,14 @@
 #   MariaDB     mariadbd, own datadir, unix socket only (skip-networking)
 #   RabbitMQ    own node, own epmd, 127.0.0.1, own port
 #   Redis       redis-server, 127.0.0.1: tooz for the cluster's locks
+#   Ceph        mon, memstore OSD, mgr on 127.0.0.1, cephx
+#               (tools/deploy/ceph_cluster.py): the RBD backend
 #   Keystone    keystone under gunicorn (tools/deploy/keystone_wsgi.py)
 #   network     a 404 answerer on 127.0.0.1 (tools/deploy/not_found.py),
 #               the catalog's "network" endpoint, for Tempest
 #   cinder-api, cinder-scheduler          as root
-#   cinder-volume (backends file, lvm, cinder-lvm) and two clustered
+#   cinder-volume (backends file, lvm, cinder-lvm and the drop-in
+#   drivers md-lvm, md-nfs, md-rbd) and two clustered
 #   cinder-volume (backend shared, cluster md-cluster)
 #                                         as md-cinder, through sudo,
 #                                         cinder-rootwrap and privsep
@@ -53,6 +56,7 @@ pids=()          # every process we started, in start order
 loops=()         # loop devices we attached
 sudoers=""       # our sudoers file
 vgs=()           # VGs we created
+mounts=()        # bind mounts we made
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -160,6 +164,9 @@ cleanup() {
         log "leftover pid $pid: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
         kill -KILL "$pid" 2>/dev/null || true
     done
+    for mnt in "${mounts[@]}"; do
+        umount "$mnt" 2>/dev/null || umount -l "$mnt" || true
+    done
     for vg in "${vgs[@]}"; do
         LVM_SYSTEM_DIR=$D/lvm vgremove -ff -y "$vg" >/dev/null 2>&1 || true
     done
@@ -188,6 +195,8 @@ free_port() {
 
 total_start=$(now_ms)
 step "storage (loop, VG, images)" setup_storage
+step "nfs (bind mount)" setup_nfs
+step "ceph" start_ceph
 step "mariadb" start_mariadb
 step "rabbitmq" start_rabbitmq
 step "redis" start_redis
