@@ -365,10 +365,12 @@ lvm_type = default
 volume_clear = none
 
 # The drop-in drivers: Cinder's own LVM, NFS and RBD drivers with the
-# library's manage family (Tempest's manage tests run on each).
+# library's manage family (Tempest's manage tests run on each). A zone of
+# their own, so that an untyped create still lands on cinder-lvm only.
 [md-lvm]
 volume_driver = manageable_driver.cinder.lvm.LVMVolumeDriver
 volume_backend_name = md-lvm
+backend_availability_zone = drop-in
 volume_group = $vg_dropin
 lvm_conf_file = $D/lvm/lvm.conf
 target_helper = fake
@@ -379,6 +381,7 @@ manageable_lock_path = $D/cinder/md-locks-$host
 [md-nfs]
 volume_driver = manageable_driver.cinder.nfs.NfsDriver
 volume_backend_name = md-nfs
+backend_availability_zone = drop-in
 nfs_shares_config = $D/etc/nfs_shares
 nfs_mount_point_base = $D/nfs/mnt
 nfs_snapshot_support = true
@@ -391,6 +394,7 @@ manageable_lock_path = $D/cinder/md-locks-$host
 [md-rbd]
 volume_driver = manageable_driver.cinder.rbd.RBDDriver
 volume_backend_name = md-rbd
+backend_availability_zone = drop-in
 rbd_pool = volumes
 rbd_user = cinder
 rbd_ceph_conf = $D/ceph/ceph.conf

@@ -43,17 +43,18 @@ import configparser
 import os
 import sys
 
-# backend -> (snapshots work here, manage_snapshot_ref)
+# backend -> (snapshots work here, manage_snapshot_ref, its zone: the
+# drop-ins have one of their own, see services.sh)
 BACKENDS = {
-    "cinder-lvm": (False, None),
-    "md-lvm": (False, None),
-    "md-nfs": (True, "source-id,%s"),
-    "md-rbd": (True, "source-name,snapshot-%s"),
+    "cinder-lvm": (False, None, None),
+    "md-lvm": (False, None, "drop-in"),
+    "md-nfs": (True, "source-id,%s", "drop-in"),
+    "md-rbd": (True, "source-name,snapshot-%s", "drop-in"),
 }
 
 
 def config(workspace, log_dir, backend):
-    snapshots, snapshot_ref = BACKENDS[backend]
+    snapshots, snapshot_ref, zone = BACKENDS[backend]
     auth_url = os.environ["OS_AUTH_URL"]
     conf = configparser.ConfigParser(interpolation=None)
     conf["DEFAULT"] = {
@@ -105,6 +106,10 @@ def config(workspace, log_dir, backend):
     }
     if snapshot_ref:
         conf["volume"]["manage_snapshot_ref"] = snapshot_ref
+    if zone:
+        # Tempest's volume tests create in this zone (despite the name,
+        # [compute] holds the option).
+        conf["compute"] = {"compute_volume_common_az": zone}
     conf["volume-feature-enabled"] = {
         "manage_volume": "True",
         "manage_snapshot": str(snapshots),
