@@ -37,11 +37,21 @@ snapshots alike:
 * of two concurrent manages of one object exactly one wins;
 * an invalid reference raises ``ManageExistingInvalidReference``.
 
-Only the public driver API is used, so the checks hold for any backend.
+Only the public driver API is used, so the checks hold for any backend,
+and for the final Cinder driver too (a driver built with
+:class:`manageable_driver.cinder.mixin.ManageableVolumesMixin`): where
+Cinder is installed, each check also accepts Cinder's exception of the
+same name (what the mixin raises), and the name templates and the kept
+listings are read from the driver's ``manageable_backend`` when it has
+one. For a Cinder driver, ``make_cinder_object`` makes a Cinder object
+Cinder's database holds, since the driver asks the database whether
+Cinder manages a name (see :meth:`_ConformanceBase.make_cinder_object`).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import threading
 from typing import TYPE_CHECKING
 from typing import Any
@@ -65,6 +75,34 @@ SNAPSHOT_ENTRY_KEYS = ENTRY_KEYS | {"source_reference"}
 # What a refused manage may raise: the caller's input or the object's
 # state is wrong, and the backend is unchanged.
 REFUSALS = exception.REFUSALS
+
+
+
+@functools.cache
+def cinder_equivalents(*classes: type[BaseException]
+                       ) -> tuple[type[BaseException], ...]:
+    """``classes`` and, when Cinder is installed, Cinder's exceptions of
+    the same names: what a Cinder driver raises for ours.
+
+    :param classes: exceptions of :mod:`manageable_driver.exception`.
+    """
+    try:
+        cinder_exception = importlib.import_module("cinder.exception")
+    except ImportError:
+        return classes
+    extra = []
+    for klass in classes:
+        theirs = getattr(cinder_exception, klass.__name__, None)
+        if isinstance(theirs, type) and issubclass(theirs, BaseException):
+            extra.append(theirs)
+    return classes + tuple(extra)
+
+
+def backend_of(driver: Any) -> Any:
+    """The library backend of ``driver``: its ``manageable_backend``
+    when it is a Cinder driver built with the mixin, else itself."""
+    return getattr(driver, "manageable_backend", driver)
+
 
 SORTS = ((["reference"], ["asc"]), (["reference"], ["desc"]),
          (["size"], ["desc"]), (["size", "reference"], ["asc", "desc"]))
@@ -201,13 +239,18 @@ class _ConformanceBase(_TestCase):
 
     def make_cinder_object(self, driver: Any, kind: str, cinder_id: str,
                            entry: dict[str, Any] | None = None
-                           ) -> CinderObject:
+                           ) -> Any:
         """Return the Cinder volume or snapshot a manage call is given.
 
         A snapshot's ``volume`` is a new Cinder volume. Override to add the
         fields your driver reads: a driver that checks that a snapshot
         belongs to the snapshot's volume makes ``volume`` match the
-        entry's ``source_reference``.
+        entry's ``source_reference``. A Cinder driver asks Cinder's
+        database whether Cinder manages a name it made: its override
+        returns an object the database holds, with ``cinder_id`` as its
+        id (Cinder's ``objects.Volume`` / ``objects.Snapshot``, which
+        answer both ``obj['name']`` and ``obj.name``), or the check that
+        managing a managed object twice is refused cannot pass.
 
         :param driver: the driver under test.
         :param kind: ``volume`` or ``snapshot``.
@@ -228,7 +271,7 @@ class _ConformanceBase(_TestCase):
 
     def _driver(self) -> Any:
         driver = self.make_driver()
-        cache = getattr(driver, "listing_cache", None)
+        cache = getattr(backend_of(driver), "listing_cache", None)
         if cache is not None:
             # The checks change the backend behind the driver's back (the
             # hooks create objects) and must see a backend whose pages
@@ -237,13 +280,23 @@ class _ConformanceBase(_TestCase):
         return driver
 
     def _template(self, driver: Any, kind: str) -> str:
-        conf = getattr(driver, "configuration", None)
+        # A Cinder driver's backend reads the templates where Cinder does
+        # ([DEFAULT]); its own configuration is the backend section.
+        conf = getattr(backend_of(driver), "configuration", None)
         get = getattr(conf, "safe_get", None)
         template = get("%s_name_template" % kind) if get else None
         return str(template or "%s-%%s" % kind)
 
     def _populate(self, kind: str) -> tuple[int, int]:
         raise NotImplementedError
+
+    @property
+    def _refusals(self) -> tuple[type[BaseException], ...]:
+        return cinder_equivalents(*REFUSALS)
+
+    @property
+    def _invalid_reference(self) -> tuple[type[BaseException], ...]:
+        return cinder_equivalents(exception.ManageExistingInvalidReference)
 
     def _list(self, driver: Any, kind: str, cinder_objects: Any = (),
               sort_keys: list[str] | None = None,
@@ -264,7 +317,7 @@ class _ConformanceBase(_TestCase):
         return getattr(driver, _METHODS[kind][3])(obj)
 
     def _new_object(self, driver: Any, kind: str,
-                    entry: dict[str, Any] | None = None) -> CinderObject:
+                    entry: dict[str, Any] | None = None) -> Any:
         return self.make_cinder_object(driver, kind, str(uuid.uuid4()),
                                        entry)
 
@@ -301,14 +354,14 @@ class _ConformanceBase(_TestCase):
     def _check_manage_iff_safe(self, kind: str) -> None:
         driver = self._driver()
         self._populate(kind)
-        managed: list[CinderObject] = []
+        managed: list[Any] = []
         for entry in self._list(driver, kind):
             before = self._list(driver, kind, managed)
             obj = self._new_object(driver, kind, entry)
             ref = entry["reference"]
             if not entry["safe_to_manage"]:
-                self.assertRaises(REFUSALS, self._manage, driver, kind, obj,
-                                  ref)
+                self.assertRaises(self._refusals, self._manage, driver,
+                                  kind, obj, ref)
                 self.assertEqual(before, self._list(driver, kind, managed),
                                  "a refused manage changed the backend")
                 continue
@@ -324,7 +377,7 @@ class _ConformanceBase(_TestCase):
             self.assertEqual(entry["size"], ours[0]["size"])
 
     def _manage_first_safe(self, driver: Any, kind: str
-                           ) -> tuple[CinderObject, dict[str, Any]]:
+                           ) -> tuple[Any, dict[str, Any]]:
         entry = next(e for e in self._list(driver, kind)
                      if e["safe_to_manage"])
         obj = self._new_object(driver, kind, entry)
@@ -337,7 +390,7 @@ class _ConformanceBase(_TestCase):
         obj, _entry = self._manage_first_safe(driver, kind)
         listed = self._list(driver, kind, [obj])
         ours, = [e for e in listed if e["cinder_id"] == obj["id"]]
-        self.assertRaises(REFUSALS, self._manage, driver, kind,
+        self.assertRaises(self._refusals, self._manage, driver, kind,
                           self._new_object(driver, kind, ours),
                           ours["reference"])
         self.assertEqual(listed, self._list(driver, kind, [obj]))
@@ -373,7 +426,7 @@ class _ConformanceBase(_TestCase):
             thread.join()
         winners = [o for o in outcomes if o is None]
         self.assertEqual(1, len(winners), outcomes)
-        self.assertTrue(all(o is None or isinstance(o, REFUSALS)
+        self.assertTrue(all(o is None or isinstance(o, self._refusals)
                             for o in outcomes), outcomes)
         listed = self._list(drivers[0], kind, objs)
         self.assertEqual(1, len([e for e in listed if e["cinder_id"]
@@ -390,7 +443,7 @@ class _ConformanceBase(_TestCase):
             for call in (self._get_size, self._manage):
                 with self.subTest(ref=ref, call=call.__name__):
                     self.assertRaises(
-                        exception.ManageExistingInvalidReference, call,
+                        self._invalid_reference, call,
                         driver, kind, self._new_object(driver, kind), ref)
         self.assertEqual(before, self._list(driver, kind))
 

@@ -65,7 +65,8 @@ _CinderLVMVolumeDriver: Any = importlib.import_module(
     "cinder.volume.drivers.lvm").LVMVolumeDriver
 
 
-class LVMVolumeDriver(mixin.ManageableVolumesMixin, _CinderLVMVolumeDriver):
+class LVMVolumeDriver(mixin.ManageableVolumesMixin,
+                      _CinderLVMVolumeDriver):  # type: ignore[misc]
     """Cinder's ``LVMVolumeDriver``; manage, unmanage and the manageable
     listings from the library's LVM backend."""
 

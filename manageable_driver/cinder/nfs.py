@@ -75,7 +75,8 @@ def _volume_locked(func: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-class NfsDriver(mixin.ManageableVolumesMixin, _cinder_nfs.NfsDriver):
+class NfsDriver(mixin.ManageableVolumesMixin,
+                _cinder_nfs.NfsDriver):  # type: ignore[misc]
     """Cinder's ``NfsDriver``; manage, unmanage and the manageable
     listings from the library's file backend in Cinder's NFS layout."""
 

@@ -67,7 +67,8 @@ _cinder_rbd: Any = importlib.import_module("cinder.volume.drivers.rbd")
 _cinder_exception: Any = importlib.import_module("cinder.exception")
 
 
-class RBDDriver(mixin.ManageableVolumesMixin, _cinder_rbd.RBDDriver):
+class RBDDriver(mixin.ManageableVolumesMixin,
+                _cinder_rbd.RBDDriver):  # type: ignore[misc]
     """Cinder's ``RBDDriver``; manage, unmanage and the manageable
     listings from the library's RBD backend."""
 
