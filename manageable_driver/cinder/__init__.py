@@ -10,20 +10,24 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Example Cinder volume drivers built on this library's backend drivers.
+"""Cinder volume drivers built on this library's backend drivers.
 
-Point a backend section of cinder.conf at one of them::
+:mod:`.mixin` gives any Cinder driver the library's manage family
+(``class MyDriver(ManageableVolumesMixin, SomeCinderDriver)``). The
+drop-ins are Cinder's own drivers with it, every other behaviour and
+option Cinder's: point a backend section of cinder.conf at one of them::
 
-    [lvm-manage]
-    volume_driver = manageable_driver.cinder.lvm.LVMManageableDriver
+    [lvm]
+    volume_driver = manageable_driver.cinder.lvm.LVMVolumeDriver
     volume_group = cinder-volumes
 
-They are the form a Cinder driver author copies: a Cinder ``VolumeDriver``
-subclass that takes manage, unmanage and the manageable listings from a
-:mod:`manageable_driver.drivers` backend (see :mod:`.base`).
+(``manageable_driver.cinder.nfs.NfsDriver``,
+``manageable_driver.cinder.rbd.RBDDriver`` likewise). The manage-only
+drivers of :mod:`.base` (``LVMManageableDriver``, ``FileManageableDriver``,
+``RBDManageableDriver``) adopt, list and release storage and create none.
 
 The library never requires Cinder. This package imports nothing from it;
 importing one of its driver modules (``manageable_driver.cinder.lvm``,
-``manageable_driver.cinder.file``) without Cinder installed raises an
+``.nfs``, ``.mixin`` ...) without Cinder installed raises an
 ``ImportError`` that says so.
 """

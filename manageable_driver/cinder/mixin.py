@@ -38,7 +38,8 @@ does:
   backend reads them from there (:class:`CinderConfiguration`), never from
   the backend section;
 - build the backend from what the Cinder driver was given: its
-  configuration object (the backend section), its ``execute``, and
+  configuration object (the backend section), its ``execute`` (when the
+  backend class takes one), and
   Cinder's root helper (``sudo cinder-rootwrap <rootwrap_config>``) when
   the backend's own root-helper option is unset;
 - ask Cinder's database whether it still manages a name Cinder made
@@ -51,6 +52,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 import functools
+import inspect
 import os
 import threading
 from typing import Any
@@ -191,6 +193,13 @@ def cinder_root_helper() -> str | None:
     return str(cinder_utils.get_root_helper())
 
 
+def _takes(cls: type[Any], name: str) -> bool:
+    """Whether ``cls`` is built with keyword ``name`` (a backend that runs
+    no command, such as an API client, takes no ``execute``)."""
+    params = inspect.signature(cls).parameters.values()
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
+
+
 class ManageableVolumesMixin:
     """Cinder's manage family, handed to a backend of this library.
 
@@ -229,13 +238,15 @@ class ManageableVolumesMixin:
             overrides=self._manageable_overrides(),
             fallbacks={name: self._manageable_root_helper
                        for name in ROOT_HELPER_OPTIONS})
+        kwargs: dict[str, Any] = {}
         execute = getattr(self, "_execute", None)
-        backend = self.manageable_backend_class(
-            configuration=conf,
+        if execute is not None and _takes(self.manageable_backend_class,
+                                          "execute"):
             # The driver's execute, killing what outlives its timeout as
             # the library's own does (Cinder's is processutils').
-            execute=(runner.kill_on_timeout(execute)
-                     if execute is not None else None))
+            kwargs["execute"] = runner.kill_on_timeout(execute)
+        backend = self.manageable_backend_class(configuration=conf,
+                                                **kwargs)
         backend.cinder_manages_lookup = cinder_manages
         return backend
 

@@ -28,6 +28,8 @@ one wins.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import json
 import os
 import tempfile
@@ -46,7 +48,11 @@ from manageable_driver import references
 from manageable_driver.cmd import backends
 
 OPTIONS = [
-    cfg.StrOpt("inventory_path", required=True,
+    # Not required=True: a Cinder driver's options are registered in
+    # [backend_defaults], where a required one would fail every backend
+    # section of cinder.conf that does not set it. The driver refuses an
+    # unset path itself.
+    cfg.StrOpt("inventory_path",
                help="The JSON inventory file of the backend."),
 ]
 _KINDS = {"volume": "volumes", "snapshot": "snapshots"}
@@ -165,6 +171,24 @@ class InventoryDriver(listing.ManageableListingMixin,
         """
         self._unmanage("snapshot", snapshot)
 
+    @contextlib.contextmanager
+    def changing(self) -> Iterator[dict[str, Any]]:
+        """Yield the inventory, under the backend's lock; write it back
+        (crash-safe) when the block ends without an exception.
+
+        The one way the inventory changes: manage and unmanage here, and
+        the vendor's own Cinder driver (its create, extend, delete), so
+        the two never overwrite each other's change.
+
+        :raises VolumeBackendAPIException: the inventory cannot be read
+            or written.
+        """
+        # One lock for the whole file: every change rewrites all of it.
+        with self._locks.lock(self.path, "inventory"):
+            inventory = self._load()
+            yield inventory
+            self._save(inventory)
+
     def _find(self, inventory: dict[str, Any], kind: str,
               existing_ref: Any) -> dict[str, Any]:
         _key, name = references.parse_reference(
@@ -186,9 +210,7 @@ class InventoryDriver(listing.ManageableListingMixin,
     def _manage(self, kind: str, cinder_obj: Any, existing_ref: Any) -> None:
         new_name = self.cinder_name(cinder_obj, kind)
         cinder_id = self.cinder_id(cinder_obj, kind)
-        # One lock for the whole file: every change rewrites all of it.
-        with self._locks.lock(self.path, "inventory"):
-            inventory = self._load()
+        with self.changing() as inventory:
             obj = self._find(inventory, kind, existing_ref)
             self.ensure_safe(records.VolumeRecord(**_fields(obj)),
                              existing_ref, kind)
@@ -201,16 +223,14 @@ class InventoryDriver(listing.ManageableListingMixin,
             for snap in inventory["snapshots"] if kind == "volume" else ():
                 if snap["source"] == old_name:
                     snap["source"] = new_name
-            self._save(inventory)
 
     def _unmanage(self, kind: str, cinder_obj: Any) -> None:
         name = references.object_name(cinder_obj, kind)
-        with self._locks.lock(self.path, "inventory"):
-            inventory = self._load()
+        with self.changing() as inventory:
             for obj in inventory[_KINDS[kind]]:
                 # Tag removal only: the object and its data stay.
-                if obj["name"] == name and obj.pop("cinder_id", None):
-                    self._save(inventory)
+                if obj["name"] == name:
+                    obj.pop("cinder_id", None)
 
     def _load(self) -> dict[str, Any]:
         try:

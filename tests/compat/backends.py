@@ -139,3 +139,60 @@ class ManagerMixin:
 
     def setup_backend(self) -> None:
         raise NotImplementedError
+
+    def new_volume(self, **kwargs: Any) -> Any:
+        """A volume of Cinder's database on the backend, by default as
+        the API makes it for a manage request."""
+        from cinder.tests.unit import utils
+        values = {"status": "managing", "size": 0,
+                  "host": self.manager.host}
+        values.update(kwargs)
+        test: Any = self
+        return utils.create_volume(self.ctxt, volume_type_id=test.vt["id"],
+                                   **values)
+
+    def manage(self, ref: dict[str, str]) -> Any:
+        """Manage ``ref`` through Cinder's manager as a new volume, which
+        must end ``available``."""
+        volume = self.new_volume()
+        self.manager.manage_existing(self.ctxt, volume, ref)
+        volume.refresh()
+        test: Any = self
+        test.assertEqual("available", volume.status)
+        return volume
+
+    def create(self, size: int = 1) -> Any:
+        """A volume Cinder's manager creates on the backend."""
+        volume = self.new_volume(status="creating", size=size)
+        self.manager.create_volume(self.ctxt, volume)
+        volume.refresh()
+        test: Any = self
+        test.assertEqual("available", volume.status)
+        return volume
+
+    def assert_deleted(self, volume: Any) -> None:
+        """Cinder's database no longer holds ``volume``."""
+        from cinder import context
+        from cinder import exception
+        from cinder import objects
+        test: Any = self
+        test.assertRaises(exception.VolumeNotFound, objects.Volume.get_by_id,
+                          context.get_admin_context(read_deleted="no"),
+                          volume.id)
+
+
+class RefusalTests(ManagerMixin):
+    """The API's 400s: what the manage family raises is Cinder's."""
+
+    def test_refusals_are_cinders(self) -> None:
+        from cinder import exception
+        test: Any = self
+        volume = self.new_volume()
+        test.assertRaises(exception.ManageExistingInvalidReference,
+                          self.manager.manage_existing, self.ctxt, volume,
+                          {"source-name": "no-such-object"})
+        volume.refresh()
+        test.assertEqual("error_managing", volume.status)
+        test.assertRaises(exception.InvalidInput,
+                          self.manager.driver.get_manageable_volumes,
+                          [], None, 10, 0, ["nonsense"], ["asc"])

@@ -305,6 +305,24 @@ class CephCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def start_cluster() -> tuple[CephCluster | None, str | None]:
+    """Start a cluster for a test class: (the cluster, None), or (None,
+    why none can start here).
+
+    :raises: what starting raised; the cluster is cleaned up then.
+    """
+    unavailable = available()
+    if unavailable:
+        return None, unavailable
+    cluster = CephCluster()
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.cleanup()
+        raise
+    return cluster, None
+
+
 class ClusterTestCase(base.TestCase):
     """A test class whose tests share one cluster (started once, in
     ``setUpClass``); each test gets a pool of its own (``self.pool``)."""
@@ -316,16 +334,7 @@ class ClusterTestCase(base.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls.unavailable = available()
-        if cls.unavailable:
-            return
-        cluster = CephCluster()
-        try:
-            cluster.start()
-        except BaseException:
-            cluster.cleanup()
-            raise
-        cls.cluster = cluster
+        cls.cluster, cls.unavailable = start_cluster()
 
     @classmethod
     def tearDownClass(cls) -> None:

@@ -37,8 +37,9 @@ files:
   says the volume's own file is active is renamed with it.
 
 The volume listing, manage and unmanage are the file backend's
-(:mod:`.driver`): a file is renamed to the volume's name in its
-directory, and the names Cinder's NFS driver keeps beside a volume
+(:mod:`manageable_driver.drivers.file.driver`): a file is renamed to the
+volume's name in its directory, and the names Cinder's NFS driver keeps
+beside a volume
 (``volume-V.info``, ``volume-V.S``) are never free
 (:mod:`manageable_driver.namespace`).
 """
