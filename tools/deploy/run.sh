@@ -13,9 +13,14 @@
 #   MariaDB     mariadbd, own datadir, unix socket only (skip-networking)
 #   RabbitMQ    own node, own epmd, 127.0.0.1, own port
 #   Redis       redis-server, 127.0.0.1: tooz for the cluster's locks
+#   Ceph        mon, memstore OSD, mgr on 127.0.0.1, cephx
+#               (tools/deploy/ceph_cluster.py): the RBD backend
 #   Keystone    keystone under gunicorn (tools/deploy/keystone_wsgi.py)
+#   network     a 404 answerer on 127.0.0.1 (tools/deploy/not_found.py),
+#               the catalog's "network" endpoint, for Tempest
 #   cinder-api, cinder-scheduler          as root
-#   cinder-volume (backends file, lvm, cinder-lvm) and two clustered
+#   cinder-volume (backends file, lvm, cinder-lvm and the drop-in
+#   drivers md-lvm, md-nfs, md-rbd) and two clustered
 #   cinder-volume (backend shared, cluster md-cluster)
 #                                         as md-cinder, through sudo,
 #                                         cinder-rootwrap and privsep
@@ -51,6 +56,7 @@ pids=()          # every process we started, in start order
 loops=()         # loop devices we attached
 sudoers=""       # our sudoers file
 vgs=()           # VGs we created
+mounts=()        # bind mounts we made
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -137,6 +143,10 @@ cleanup() {
             tail -n 40 "$f" >&2 || true
         done
     fi
+    if [ -f "$D/tempest-results.log" ]; then
+        echo "==== tempest results" >&2
+        cat "$D/tempest-results.log" >&2
+    fi
     if [ -f "$D/client-calls.log" ]; then
         echo "==== client calls: $(wc -l <"$D/client-calls.log")" >&2
         cat "$D/client-calls.log" >&2
@@ -153,6 +163,9 @@ cleanup() {
         [ "$pid" = "$$" ] && continue
         log "leftover pid $pid: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
         kill -KILL "$pid" 2>/dev/null || true
+    done
+    for mnt in "${mounts[@]}"; do
+        umount "$mnt" 2>/dev/null || umount -l "$mnt" || true
     done
     for vg in "${vgs[@]}"; do
         LVM_SYSTEM_DIR=$D/lvm vgremove -ff -y "$vg" >/dev/null 2>&1 || true
@@ -182,9 +195,12 @@ free_port() {
 
 total_start=$(now_ms)
 step "storage (loop, VG, images)" setup_storage
+step "nfs (bind mount)" setup_nfs
+step "ceph" start_ceph
 step "mariadb" start_mariadb
 step "rabbitmq" start_rabbitmq
 step "redis" start_redis
+step "network 404 stub" start_network_stub
 step "keystone" start_keystone
 step "cinder config, db sync" configure_cinder
 step "cinder-api" start_cinder_api
@@ -192,6 +208,7 @@ step "cinder-scheduler" start_cinder_scheduler
 step "cinder-volume x3" start_cinder_volumes
 step "volume types" create_volume_types
 step "backends ready" wait_backends_ready
+step "tempest workspace" setup_tempest
 total_end=$(now_ms)
 printf '%-28s %6d ms\n' "total start" $((total_end - total_start)) >>"$timings"
 report_memory >>"$timings"

@@ -35,22 +35,23 @@ except urllib.error.HTTPError as exc:
 EOF
 }
 
-# --- storage: two loop devices, a VG for each LVM backend, image dirs ----
+# --- storage: a loop device and a VG for each LVM backend, image dirs ----
 
 setup_storage() {
-    local dev name
+    local dev name accept
     mkdir -p "$D/lvm/lock" "$D/loop" "$D/images" "$D/shared"
-    for name in md cinder; do
+    for name in md cinder dropin; do
         truncate -s 8G "$D/loop/$name.img"
         dev=$(losetup --find --show "$D/loop/$name.img")
         loops+=("$dev")
     done
     # No device-mapper on the test machines: metadata only (activation 0),
     # and LVM sees our two loop devices and nothing else of the host.
+    accept=$(printf '"a|^%s$|", ' "${loops[@]}")
     cat >"$D/lvm/lvm.conf" <<EOF
 devices {
-    global_filter = [ "a|^${loops[0]}\$|", "a|^${loops[1]}\$|", "r|.*|" ]
-    filter = [ "a|^${loops[0]}\$|", "a|^${loops[1]}\$|", "r|.*|" ]
+    global_filter = [ $accept"r|.*|" ]
+    filter = [ $accept"r|.*|" ]
     use_devicesfile = 0
     obtain_device_list_from_udev = 0
     external_device_info_source = "none"
@@ -81,13 +82,17 @@ EOF
     chmod 0644 "$D/lvm/lvm.conf"
     vg_md=md-deploy-$(rand | cut -c1-8)
     vg_cinder=md-deploy-cinder-$(rand | cut -c1-8)
+    vg_dropin=md-deploy-dropin-$(rand | cut -c1-8)
     lvm_() { LVM_SYSTEM_DIR=$D/lvm LVM_SUPPRESS_FD_WARNINGS=1 "$@" >/dev/null; }
     lvm_ pvcreate -y "${loops[0]}"
     lvm_ pvcreate -y "${loops[1]}"
+    lvm_ pvcreate -y "${loops[2]}"
     lvm_ vgcreate -y "$vg_md" "${loops[0]}"
     vgs+=("$vg_md")
     lvm_ vgcreate -y "$vg_cinder" "${loops[1]}"
     vgs+=("$vg_cinder")
+    lvm_ vgcreate -y "$vg_dropin" "${loops[2]}"
+    vgs+=("$vg_dropin")
     # LVs to adopt: 1028 MiB is 2 GiB in Cinder (rounded up, never down).
     lvm_ lvcreate -an -Zn -y -L 1028m -n odd "$vg_md"
     lvm_ lvcreate -an -Zn -y -L 1g -n plain "$vg_md"
@@ -101,6 +106,56 @@ EOF
     qemu-img create -q -f qcow2 "$D/images/two.qcow2" 2G
     qemu-img create -q -f qcow2 "$D/shared/contested.qcow2" 1G
     chown -R "$deploy_user:" "$D/images" "$D/shared"
+}
+
+# --- NFS without an NFS client ----------------------------------------------
+
+# This kernel has no NFS client. The share's export is a local directory,
+# bind-mounted where Cinder's NFS driver mounts the share
+# (realpath(nfs_mount_point_base)/md5(share), os-brick's mount point):
+# os-brick finds it in /proc/mounts and never runs mount. The driver's
+# start-up check for an NFS client runs mount.nfs with no arguments:
+# $D/bin/mount.nfs is a stub that answers as mount.nfs does without
+# arguments, and refuses any real mount. Everything above the mount,
+# Cinder's NFS driver and the library, runs unmodified.
+nfs_share=127.0.0.1:/md-deploy-nfs
+
+setup_nfs() {
+    local mnt
+    mkdir -p "$D/nfs/export" "$D/nfs/mnt" "$D/bin"
+    chown "$deploy_user:" "$D/nfs/export"
+    mnt=$(realpath "$D/nfs/mnt")/$(printf %s "$nfs_share" | md5sum | cut -d' ' -f1)
+    mkdir -p "$mnt"
+    mount --bind "$D/nfs/export" "$mnt"
+    mounts+=("$mnt")
+    echo "$nfs_share" >"$D/etc/nfs_shares"
+    chmod 0644 "$D/etc/nfs_shares"
+    cat >"$D/bin/mount.nfs" <<'EOF'
+#!/bin/sh
+# tools/deploy: no NFS client on this machine (see services.sh setup_nfs).
+if [ $# -eq 0 ]; then
+    echo "usage: mount.nfs remotetarget dir [-rvVwfnsih] [-o nfsoptions]" >&2
+    exit 1
+fi
+echo "mount.nfs: stub of tools/deploy, no NFS client here" >&2
+exit 32
+EOF
+    chmod 0755 "$D/bin" "$D/bin/mount.nfs"
+}
+
+# --- Ceph: mon, memstore OSD, mgr on loopback (tools/deploy/ceph_cluster.py)
+
+start_ceph() {
+    local lib=/usr/lib/python3/dist-packages
+    mkdir -p "$D/ceph/python" "$D/ceph/tmp"
+    chmod 0755 "$D/ceph" "$D/ceph/python"
+    # Debian's python3-rados and python3-rbd, for Debian's python 3 (the
+    # deployment's): these two modules alone, not the system's packages.
+    ln -s "$lib"/rados.cpython-*.so "$lib"/rbd.cpython-*.so "$D/ceph/python/"
+    named_start ceph env TMPDIR="$D/ceph/tmp" \
+        PYTHONPATH="$top:$D/ceph/python" "$python" \
+        "$top/tools/deploy/ceph_cluster.py" "$D/ceph" "$deploy_user"
+    wait_for ceph 120 test -e "$D/ceph/ready"
 }
 
 # --- MariaDB: a private server, unix socket only ------------------------
@@ -174,6 +229,15 @@ start_redis() {
     wait_for redis 30 redis-cli -h 127.0.0.1 -p "$redis_port" ping
 }
 
+# --- A network endpoint that answers 404 (tools/deploy/not_found.py) -----
+
+start_network_stub() {
+    network_port=$(free_port)
+    named_start network-404 "$python" "$top/tools/deploy/not_found.py" \
+        "$network_port"
+    wait_for network-404 30 http_ok "http://127.0.0.1:$network_port/"
+}
+
 # --- Keystone, under gunicorn --------------------------------------------
 
 start_keystone() {
@@ -215,7 +279,8 @@ EOF
     export OS_USER_DOMAIN_ID=default OS_PROJECT_DOMAIN_ID=default
     export OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=RegionOne
     "$python" "$top/tools/deploy/cloud_setup.py" keystone \
-        "http://127.0.0.1:$cinder_port" "$cinder_password"
+        "http://127.0.0.1:$cinder_port" "$cinder_password" \
+        "http://127.0.0.1:$network_port"
 }
 
 # --- Cinder ---------------------------------------------------------------
@@ -248,6 +313,14 @@ connection = $(db_url cinder)
 
 [oslo_concurrency]
 lock_path = $D/cinder/locks
+
+[cinder_sys_admin]
+# Cinder's privsep lvrename (manage_existing of its LVM driver) runs no
+# "env LVM_SYSTEM_DIR=..." prefix, unlike its other LVM commands, so it
+# ignores lvm_conf_file, reads the host's lvm.conf (activation on) and
+# fails without device-mapper. This privsep daemon starts with our
+# LVM_SYSTEM_DIR in its environment instead (md-privsep-helper, below).
+helper_command = $root_helper $D/etc/md-privsep-helper --config-file $file
 
 [coordination]
 backend_url = redis://127.0.0.1:$redis_port?timeout=30
@@ -291,6 +364,43 @@ lvm_type = default
 # Deleting zeroes nothing (no device node without device-mapper).
 volume_clear = none
 
+# The drop-in drivers: Cinder's own LVM, NFS and RBD drivers with the
+# library's manage family (Tempest's manage tests run on each). A zone of
+# their own, so that an untyped create still lands on cinder-lvm only.
+[md-lvm]
+volume_driver = manageable_driver.cinder.lvm.LVMVolumeDriver
+volume_backend_name = md-lvm
+backend_availability_zone = drop-in
+volume_group = $vg_dropin
+lvm_conf_file = $D/lvm/lvm.conf
+target_helper = fake
+lvm_type = default
+volume_clear = none
+manageable_lock_path = $D/cinder/md-locks-$host
+
+[md-nfs]
+volume_driver = manageable_driver.cinder.nfs.NfsDriver
+volume_backend_name = md-nfs
+backend_availability_zone = drop-in
+nfs_shares_config = $D/etc/nfs_shares
+nfs_mount_point_base = $D/nfs/mnt
+nfs_snapshot_support = true
+# "auto" turns both on for a fresh database, and Cinder then refuses
+# snapshots (files as root through rootwrap, here, as with sudo setups).
+nas_secure_file_operations = false
+nas_secure_file_permissions = false
+manageable_lock_path = $D/cinder/md-locks-$host
+
+[md-rbd]
+volume_driver = manageable_driver.cinder.rbd.RBDDriver
+volume_backend_name = md-rbd
+backend_availability_zone = drop-in
+rbd_pool = volumes
+rbd_user = cinder
+rbd_ceph_conf = $D/ceph/ceph.conf
+rados_connect_timeout = 30
+manageable_lock_path = $D/cinder/md-locks-$host
+
 [shared]
 volume_driver = manageable_driver.cinder.file.FileManageableDriver
 volume_backend_name = shared
@@ -310,7 +420,8 @@ configure_cinder() {
         mkdir -p "$D/cinder/md-locks-$host"
     done
     chown -R "$deploy_user:" "$D/cinder"
-    cinder_conf "$D/etc/cinder.conf" "$deploy_host" "" file,lvm,cinder-lvm
+    cinder_conf "$D/etc/cinder.conf" "$deploy_host" "" \
+        file,lvm,cinder-lvm,md-lvm,md-nfs,md-rbd
     for host in $cluster_hosts; do
         cinder_conf "$D/etc/cinder-$host.conf" "$host" "$cluster_name" shared
     done
@@ -323,11 +434,26 @@ configure_cinder() {
     cat >"$D/etc/rootwrap.d/md-deploy-privsep.filters" <<EOF
 [Filters]
 md-privsep: RegExpFilter, privsep-helper, root, privsep-helper, --config-file, ${D//./\\.}/etc/cinder[a-z-]*\.conf, --privsep_context, (os_brick\.privileged\.default|cinder\.privsep\.sys_admin_pctxt), --privsep_sock_path, /tmp/.*
+md-privsep-lvm: RegExpFilter, $D/etc/md-privsep-helper, root, ${D//./\\.}/etc/md-privsep-helper, --config-file, ${D//./\\.}/etc/cinder[a-z-]*\.conf, --privsep_context, cinder\.privsep\.sys_admin_pctxt, --privsep_sock_path, /tmp/.*
+EOF
+    # Not "env LVM_SYSTEM_DIR=... privsep-helper" through rootwrap: the
+    # first EnvFilter of volume.filters tried removes "env" from the
+    # command it is matching (oslo.rootwrap 7.10.0), so no RegExpFilter
+    # after it can match an env command.
+    cat >"$D/etc/md-privsep-helper" <<EOF
+#!/bin/sh
+LVM_SYSTEM_DIR=$D/lvm exec $venv/bin/privsep-helper "\$@"
+EOF
+    chmod 0755 "$D/etc/md-privsep-helper"
+    # The NFS driver's client check (no arguments: setup_nfs).
+    cat >"$D/etc/rootwrap.d/md-deploy-nfs.filters" <<EOF
+[Filters]
+md-mount-nfs: RegExpFilter, mount.nfs, root, mount.nfs
 EOF
     cat >"$rootwrap_conf" <<EOF
 [DEFAULT]
 filters_path = $D/etc/rootwrap.d
-exec_dirs = $venv/bin,/sbin,/usr/sbin,/bin,/usr/bin,/usr/local/sbin,/usr/local/bin
+exec_dirs = $venv/bin,/sbin,/usr/sbin,/bin,/usr/bin,/usr/local/sbin,/usr/local/bin,$D/bin
 use_syslog = False
 EOF
     chmod 0644 "$rootwrap_conf" "$D"/etc/rootwrap.d/*
@@ -359,8 +485,9 @@ start_cinder_scheduler() {
 
 # The prefix that runs a command as md-cinder with a clean environment;
 # env and setpriv exec, so the pid start() keeps is the service's own.
-as_deploy_user=(env -i PATH="$venv/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    HOME="$D/cinder" LANG=C.UTF-8
+# PYTHONPATH: rados and rbd for the RBD backend (start_ceph).
+as_deploy_user=(env -i PATH="$venv/bin:/usr/sbin:/usr/bin:/sbin:/bin:$D/bin"
+    HOME="$D/cinder" LANG=C.UTF-8 PYTHONPATH="$D/ceph/python"
     setpriv --reuid="$deploy_user" --regid="$deploy_user" --init-groups --)
 
 start_cinder_volumes() {
@@ -374,7 +501,7 @@ start_cinder_volumes() {
 
 create_volume_types() {
     "$python" "$top/tools/deploy/cloud_setup.py" types \
-        file lvm cinder-lvm shared
+        file lvm cinder-lvm shared md-lvm md-nfs md-rbd
 }
 
 # Every backend's stats have reached the scheduler: only then does it
@@ -382,7 +509,26 @@ create_volume_types() {
 wait_backends_ready() {
     "$python" "$top/tools/deploy/cloud_setup.py" wait-pools 120 \
         "$deploy_host@file#file" "$deploy_host@lvm#lvm" \
-        "$deploy_host@cinder-lvm#cinder-lvm" "$cluster_name@shared#shared"
+        "$deploy_host@cinder-lvm#cinder-lvm" "$cluster_name@shared#shared" \
+        "$deploy_host@md-lvm#md-lvm" "$deploy_host@md-nfs#" \
+        "$deploy_host@md-rbd#"
+}
+
+# --- Tempest: a workspace and a HOME of its own, a conf per backend ------
+
+# The backends Tempest's manage tests run on (tools/deploy/tempest_conf.py).
+tempest_backends="cinder-lvm md-lvm md-nfs md-rbd"
+
+setup_tempest() {
+    local t=$D/tempest
+    mkdir -p "$t/home"
+    # Tempest writes below $HOME (~/.tempest, its workspace registry).
+    env HOME="$t/home" "$venv/bin/tempest" init \
+        --workspace-path "$t/workspace.yaml" "$t/workspace" \
+        >"$D/log/tempest-init.log" 2>&1
+    # shellcheck disable=SC2086
+    "$python" "$top/tools/deploy/tempest_conf.py" "$t/workspace" \
+        "$D/log" $tempest_backends
 }
 
 # Resident memory of each service with all its descendants (workers,
@@ -442,9 +588,17 @@ MD_DEPLOY_IMAGES=$D/images
 MD_DEPLOY_SHARED=$D/shared
 MD_DEPLOY_VG=$vg_md
 MD_DEPLOY_CINDER_VG=$vg_cinder
+MD_DEPLOY_DROPIN_VG=$vg_dropin
+MD_DEPLOY_NFS_SHARE=$nfs_share
+MD_DEPLOY_NFS_EXPORT=$D/nfs/export
+MD_DEPLOY_CEPH_CONF=$D/ceph/ceph.conf
+PYTHONPATH=$D/ceph/python
 MD_DEPLOY_LVM_SYSTEM_DIR=$D/lvm
 MD_DEPLOY_LOGS=$D/log
 MD_DEPLOY_USER=$deploy_user
+MD_DEPLOY_TEMPEST=$D/tempest/workspace
+MD_DEPLOY_TEMPEST_HOME=$D/tempest/home
+MD_DEPLOY_TEMPEST_BACKENDS="$tempest_backends"
 EOF
     chmod 0600 "$D/deploy.env"
 }
