@@ -27,8 +27,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import stat
 import subprocess
+import tempfile
 from typing import Any
+from typing import Callable
 
 import fixtures
 
@@ -38,6 +42,9 @@ from tests.compat import base
 DROPIN = "manageable_driver.cinder.nfs.NfsDriver"
 GiB = 1024 ** 3
 PAYLOAD = b"nfs drop-in data\n" * 256
+# How long a listing of a handful of files may take before it is called
+# hung: one takes well under a second here.
+LISTING_DEADLINE = 20.0
 
 
 class NfsShare(fixtures.Fixture):
@@ -344,3 +351,98 @@ class CinderRemoteFSListingDefectTest(base.CinderTestCase):
         self.assertFalse(ours["base.qcow2"]["safe_to_manage"])
         self.assertIn("backing file of", ours["base.qcow2"]["reason_not_safe"])
 
+
+    def test_fifo_hangs_cinders_listing_not_the_drop_ins(self) -> None:
+        share = nfs_dropin_backend(self)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "raw",
+                        share.path("plain.raw"), "64M"], check=True)
+        cinder = __name__ + ".CinderManageNfsDriver"
+        # The same child, without the fifo, finishes.
+        self.assertEqual({"plain.raw": True}, self.listing_in_child(cinder))
+        fifo = share.path("stuck.raw")
+        os.mkfifo(fifo)
+        # Removed before the mount goes, whatever happens to the listing.
+        self.addCleanup(os.unlink, fifo)
+        theirs = self.listing_in_child(cinder)
+        # Cinder's format check (its format inspector, a privsep call run
+        # on every file before qemu-img) opens the fifo for reading and
+        # waits for a writer that never comes; nothing bounds its time.
+        self.assertIsNone(theirs, "Cinder's listing finished: %s" % theirs)
+        ours = self.listing_in_child(DROPIN)
+        self.assertIsNotNone(ours, "the drop-in's listing hung")
+        assert ours is not None
+        # Skipped by its directory entry type: never opened, never listed.
+        self.assertEqual(["plain.raw"], sorted(ours))
+        self.assertTrue(ours["plain.raw"])
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+
+    def listing_in_child(self, driver: str) -> dict[str, bool] | None:
+        """Which names ``driver`` lists as safe, or None if the listing
+        has not finished after LISTING_DEADLINE seconds.
+        """
+        self.override_config("volume_driver", driver,
+                             backends.SHARED_GROUP)
+        listing = backends.start_manager(self).driver.get_manageable_volumes
+
+        def safe() -> dict[str, bool]:
+            return {os.path.basename(e["reference"]["source-name"]):
+                    e["safe_to_manage"]
+                    for e in listing([], None, 1000, 0, ["reference"],
+                                     ["asc"])}
+        result = call_with_deadline(self, safe, LISTING_DEADLINE)
+        return result if result is None else json.loads(result)
+
+
+def call_with_deadline(test: base.CinderTestCase, call: Callable[[], Any],
+                       seconds: float) -> str | None:
+    """Run ``call`` in a forked child; its result as JSON, or None if it
+    has not returned after ``seconds``.
+
+    The child leads a process group of its own, so the test's cleanup
+    kills whatever it started too (qemu-img waiting on a fifo), and the
+    run never hangs. The waiting uses the original, unpatched ``time``
+    and ``os``: the child shares the parent's eventlet hub descriptors.
+    """
+    import eventlet.patcher
+    real_os = eventlet.patcher.original("os")
+    real_time = eventlet.patcher.original("time")
+    out = test.useFixture(fixtures.TempDir()).path
+    result = os.path.join(out, "result.json")
+    pid = real_os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            real_os.setpgid(0, 0)
+            data = json.dumps(call())
+            with tempfile.NamedTemporaryFile("w", dir=out,
+                                             delete=False) as f:
+                f.write(data)
+            real_os.rename(f.name, result)
+            status = 0
+        finally:
+            real_os._exit(status)
+    try:
+        # Here too, so that the group exists before the parent may kill it.
+        real_os.setpgid(pid, pid)
+    except OSError:
+        pass  # the child got there first, or has exec'd nothing: its own
+
+    def kill_group() -> None:
+        try:
+            real_os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            real_os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass  # reaped below
+    test.addCleanup(kill_group)
+    end = real_time.monotonic() + seconds
+    while real_time.monotonic() < end:
+        done, status = real_os.waitpid(pid, real_os.WNOHANG)
+        if done:
+            test.assertEqual(0, status, "the child failed")
+            with open(result) as f:
+                return f.read()
+        real_time.sleep(0.1)
+    return None

@@ -23,6 +23,8 @@ MANAGEABLE_DRIVER_FUNCTIONAL=1.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from manageable_driver import testing
@@ -34,6 +36,18 @@ DROPIN = "manageable_driver.cinder.rbd.RBDDriver"
 MiB = 1024 ** 2
 GiB = 1024 ** 3
 PAYLOAD = b"rbd drop-in data\n" * 256
+# Another client: opens the image read-write (a watcher on its header),
+# says so, and holds it until its stdin closes.
+HOLDER = """\
+import sys, rados, rbd
+conf, user, keyring, pool, name = sys.argv[1:]
+client = rados.Rados(conffile=conf, rados_id=user, conf={"keyring": keyring})
+client.connect(timeout=10)
+ioctx = client.open_ioctx(pool)
+with rbd.Image(ioctx, name):
+    print("open", flush=True)
+    sys.stdin.read()
+"""
 
 
 class RBDCinderBackend(backends.ManagerMixin, base.CinderTestCase):
@@ -178,7 +192,7 @@ class RBDDropInConformanceTest(test_dropin_conformance.CinderObjects,
 
 
 class CinderRBDListingDefectTest(RBDCinderBackend):
-    """Measured: Cinder 29's own RBD listing on the same pool."""
+    """Measured: Cinder 29's own RBD manage family on the same pool."""
 
     def entries(self, driver_path: str, kind: str) -> dict[str, Any]:
         self.override_config("volume_driver", driver_path,
@@ -208,3 +222,60 @@ class CinderRBDListingDefectTest(RBDCinderBackend):
         self.assertTrue(snaps_theirs["base"]["safe_to_manage"],
                         snaps_theirs["base"])
         self.assertFalse(snaps_ours["base"]["safe_to_manage"])
+
+    def hold_open(self, image: str) -> subprocess.Popen[str]:
+        """Another client process with ``image`` open until cleanup."""
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, self.cluster.conf_file,
+             self.cluster.user, self.cluster.keyring, self.pool, image],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.kill)
+        assert holder.stdout is not None
+        # The child exits (and stdout ends) if it cannot open the image.
+        self.assertEqual("open\n", holder.stdout.readline())
+        return holder
+
+    def watchers(self, image: str) -> int:
+        with self.rbd.Image(self.ioctx, image, read_only=True) as opened:
+            return len(list(opened.watchers_list()))
+
+    def test_image_another_client_has_open(self) -> None:
+        from cinder import context
+        from cinder import exception
+        from cinder.tests.unit import utils
+        self.rbd.RBD().create(self.ioctx, "busy", 4 * MiB)
+        holder = self.hold_open("busy")
+        self.assertEqual(1, self.watchers("busy"))
+        ctxt = context.get_admin_context()
+        ours = backends.start_manager(self)
+        entry = {e["reference"]["source-name"]: e for e in
+                 ours.driver.get_manageable_volumes(
+                     [], None, 100, 0, ["reference"], ["asc"])}["busy"]
+        self.assertFalse(entry["safe_to_manage"])
+        self.assertIn("in use", entry["reason_not_safe"])
+        volume = utils.create_volume(ctxt, volume_type_id=self.vt["id"],
+                                     status="managing", size=0,
+                                     host=ours.host)
+        self.assertRaises(exception.ManageExistingInvalidReference,
+                          ours.manage_existing, ctxt, volume,
+                          {"source-name": "busy"})
+        self.assertEqual(["busy"], self.images())
+        cinder = "cinder.volume.drivers.rbd.RBDDriver"
+        theirs = self.entries(cinder, "volume")["busy"]
+        # Cinder's listing says so too; its manage does not ask.
+        self.assertEqual((False, "volume in use"),
+                         (theirs["safe_to_manage"],
+                          theirs["reason_not_safe"]))
+        self.override_config("volume_driver", cinder, backends.SHARED_GROUP)
+        manager = backends.start_manager(self)
+        volume = utils.create_volume(ctxt, volume_type_id=self.vt["id"],
+                                     status="managing", size=0,
+                                     host=manager.host)
+        manager.manage_existing(ctxt, volume, {"source-name": "busy"})
+        volume.refresh()
+        # Renamed under the other client, which still has it open.
+        self.assertEqual("available", volume.status)
+        self.assertEqual([volume.name], self.images())
+        self.assertEqual(1, self.watchers(volume.name))
+        self.assertIsNone(holder.poll())
