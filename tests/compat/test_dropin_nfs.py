@@ -24,6 +24,7 @@ records), extends and deletes; the library lists, manages and unmanages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import hashlib
 import json
 import os
@@ -32,7 +33,6 @@ import stat
 import subprocess
 import tempfile
 from typing import Any
-from typing import Callable
 
 import fixtures
 
