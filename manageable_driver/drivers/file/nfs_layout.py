@@ -476,34 +476,38 @@ class NfsLayoutDriver(driver.FileDriver):
         location = self.locate(existing_ref)
         info_location = file_records.Location(
             location.directory, location.relpath + INFO_SUFFIX)
-        info = None
-        if os.path.lexists(info_location.path):
-            info = self._load(info_location, existing_ref)
-            if info.snapshots or info.active != location.parts[-1]:
-                raise exception.ManageExistingInvalidReference(
-                    existing_ref=existing_ref,
-                    reason="not safe to manage: %s records snapshots of it "
-                           "(%s; active file %s): its files are in Cinder's "
-                           "snapshot chain" % (
-                               info_location.path,
-                               ", ".join(info.snapshots) or "none",
-                               info.active))
-        super().manage_existing(volume, existing_ref)
-        if info is None:
-            return None
         new_name = references.object_name(volume)
-        new_location = file_records.Location(
-            location.directory,
-            os.path.join(os.path.dirname(location.relpath),
-                         new_name + INFO_SUFFIX))
+        # One lock from the check of the record to its rename: a snapshot
+        # recorded meanwhile (another host, a retried call) is not lost.
         with self._info_locked(info_location):
+            info = None
+            if os.path.lexists(info_location.path):
+                info = self._load(info_location, existing_ref)
+                if info.snapshots or info.active != location.parts[-1]:
+                    raise exception.ManageExistingInvalidReference(
+                        existing_ref=existing_ref,
+                        reason="not safe to manage: %s records snapshots "
+                               "of it (%s; active file %s): its files are "
+                               "in Cinder's snapshot chain" % (
+                                   info_location.path,
+                                   ", ".join(info.snapshots) or "none",
+                                   info.active))
+            super().manage_existing(volume, existing_ref)
+            if info is None:
+                return None
             self._write_info(info_location, {ACTIVE: new_name})
-            try:
-                os.rename(info_location.path, new_location.path)
-            except OSError as exc:
-                raise exception.VolumeBackendAPIException(
-                    data="managed %s as %s, but cannot rename %s to %s: %s"
-                         % (location.path, new_name, info_location.path,
-                            new_location.path, exc.strerror))
+            old_info = os.path.basename(info_location.relpath)
+            new_info = new_name + INFO_SUFFIX
+            with fsops.open_parent(info_location, existing_ref) as parent_fd:
+                try:
+                    # Never over a record someone else keeps there.
+                    fsops.rename_noreplace(parent_fd, old_info, new_info)
+                except OSError as exc:
+                    raise exception.VolumeBackendAPIException(
+                        data="managed %s as %s, but cannot rename %s to %s "
+                             "in %s: %s" % (
+                                 location.path, new_name, old_info, new_info,
+                                 os.path.dirname(info_location.path),
+                                 exc.strerror))
         return None
 
