@@ -194,18 +194,17 @@ class Store:
         return [(dev, ino) for dev in self.devices.get(device, ())]
 
 
-def store_of(directories: list[str], proc: str = "/proc") -> Store:
+def store_of(directories: list[str], proc: str = "/proc",
+             mounts: _Mounts | None = None) -> Store:
     """Find the filesystems of ``directories``.
 
     Each is opened ``O_PATH``: its mount id (fdinfo) names its line of
     this process's mountinfo, which gives the filesystem's device.  One
     that cannot be opened is left out (the walk reports it).
+
+    :param mounts: the mount table already read, if any.
     """
-    try:
-        mounts = parse_mountinfo(
-            _read(proc + "/self/mountinfo").decode("utf-8", "replace"))
-    except OSError:
-        mounts = {}
+    table = (mounts or _Mounts(proc)).table
     devices: dict[int, set[int]] = {}
     for directory in directories:
         try:
@@ -217,7 +216,7 @@ def store_of(directories: list[str], proc: str = "/proc") -> Store:
             mnt = mount_id(fd, proc)
         finally:
             os.close(fd)
-        device = mounts.get(mnt, st_dev) if mnt is not None else st_dev
+        device = table.get(mnt, st_dev) if mnt is not None else st_dev
         devices.setdefault(device, set()).add(st_dev)
     return Store(devices, storenames.StoreNames(directories))
 
@@ -320,11 +319,14 @@ def _mapped(store: Store, pid: str, pid_fd: int,
                              % ("writable " if writes else "", pid))
 
 
-def read_processes(store: Store, proc: str = "/proc") -> dict[Key, str]:
+def read_processes(store: Store, proc: str = "/proc",
+                   mounts: _Mounts | None = None) -> dict[Key, str]:
     """Map each file of ``store`` some process has open or maps writable
     to one such process.
 
     Processes that end or deny access while being read are passed over.
+
+    :param mounts: the mount table already read, if any.
     """
     found: dict[Key, str] = {}
     if not store.devices:
@@ -335,7 +337,8 @@ def read_processes(store: Store, proc: str = "/proc") -> dict[Key, str]:
         LOG.warning("Cannot list %(proc)s: %(exc)s; open files are not "
                     "detected", {"proc": proc, "exc": exc})
         return found
-    mounts = _Mounts(proc)
+    if mounts is None:
+        mounts = _Mounts(proc)
     for pid in pids:
         try:
             pid_fd = os.open("%s/%s" % (proc, pid), OPEN_DIR_FLAGS)
@@ -388,8 +391,10 @@ def read_in_use(directories: list[str], proc: str = "/proc",
     :param proc: where procfs is mounted.
     :param sys_block: where sysfs lists block devices.
     """
-    store = store_of(directories, proc)
-    in_use = read_processes(store, proc)
+    # This process's mountinfo, read once for both.
+    mounts = _Mounts(proc)
+    store = store_of(directories, proc, mounts)
+    in_use = read_processes(store, proc, mounts)
     for key, why in read_loops(store, sys_block).items():
         in_use.setdefault(key, why)
     try:
