@@ -617,7 +617,9 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
         # reads each entry's reference in the same pass as the key.
         field, raw, column, search = _read_field(
             entries, key, desc,
-            reference if has_marker and key != MARKER_KEY else MISSING)
+            reference
+            if has_marker and KEY_ALIASES.get(key, key) != MARKER_KEY
+            else MISSING)
     else:
         field = key
         raw, column = _read_values(first, desc)
@@ -627,10 +629,11 @@ def _narrow(entries: Sequence[dict[str, Any]], pairs: list[tuple[str, bool]],
     refs = raw if field == MARKER_KEY else None
     start: Any = MISSING
     positions: list[int] = []
-    if has_marker and refs is not None and column.unpacked:
-        # The entries the marker names have its value: it bounds the
-        # page at once, and those entries are among the kept ones.
-        start = _marker_value(reference, column)
+    if has_marker and refs is not None:
+        if column.unpacked:
+            # The entries the marker names have its value: it bounds the
+            # page at once, and those entries are among the kept ones.
+            start = _marker_value(reference, column)
     elif has_marker:
         # The references the marker search reads serve a later key too,
         # in the groups of tied values, where reading them again from

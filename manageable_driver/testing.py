@@ -77,7 +77,6 @@ SNAPSHOT_ENTRY_KEYS = ENTRY_KEYS | {"source_reference"}
 REFUSALS = exception.REFUSALS
 
 
-
 @functools.cache
 def cinder_equivalents(*classes: type[BaseException]
                        ) -> tuple[type[BaseException], ...]:

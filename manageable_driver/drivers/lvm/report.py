@@ -356,8 +356,8 @@ def volume_record(lv: LogicalVolume,
     unsafe = None
     if lv.internal:
         unsafe = "internal LV of LVM (%s)" % ",".join(lv.roles or lv.layout)
-    elif _missing(lv):
-        unsafe = _missing(lv)
+    elif missing := _missing(lv):
+        unsafe = missing
     elif lv.is_snapshot:
         unsafe = ("snapshot of %s; manage it as a snapshot" % lv.origin)
     elif lv.merging:
@@ -387,8 +387,8 @@ def snapshot_record(lv: LogicalVolume,
     unsafe = None
     if lv.internal:
         unsafe = "internal LV of LVM (%s)" % ",".join(lv.roles or lv.layout)
-    elif _missing(lv):
-        unsafe = _missing(lv)
+    elif missing := _missing(lv):
+        unsafe = missing
     elif not lv.origin:
         unsafe = "not a snapshot (it has no origin)"
     elif not lv.is_snapshot:
